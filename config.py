@@ -1,0 +1,32 @@
+# Settings of the Pico W web server. Each has a safe default and says what it
+# protects against; the README's configuration reference lists them all.
+#
+# On the MicroPython unix port (make run, the tests) any setting can be
+# overridden for one run with an environment variable PICO_<NAME>, for
+# example PICO_PORT=8091. The board has no environment: edit this file.
+
+# -- Listening ---------------------------------------------------------------
+HOST = "0.0.0.0"  # address to listen on; 0.0.0.0 is every interface
+PORT = 80  # TCP port; browsers use 80 for http://
+BACKLOG = 2  # connections the network stack holds until accepted (lwIP on the Pico W keeps 1)
+
+# -- Connections: the Pico W's network stack has 5 TCP sockets in all ---------
+MAX_CONNECTIONS = 4  # clients served at once; below 5 so a newcomer can always be answered
+RETRY_AFTER_S = 2  # Retry-After of the 503 sent when every slot is busy with a request
+
+# -- Deadlines: no client may hold a socket longer than these -------------------
+IDLE_TIMEOUT_MS = 5000  # a connection with no request under way (new or keep-alive) is closed
+HEAD_TIMEOUT_MS = 3000  # request line and all headers, from their first byte (stops slowloris)
+BODY_TIMEOUT_MS = 5000  # the whole request body, from the end of the head (stops slow uploads)
+HANDLER_TIMEOUT_MS = 10000  # a handler's answer, and each gap between pieces of a stream
+WRITE_TIMEOUT_MS = 5000  # each piece of a response (a client that stops reading is cut)
+
+# -- Request limits: larger requests get an error answer, never a crash ---------
+MAX_REQUEST_LINE = 512  # bytes in "GET /path?query HTTP/1.1"; longer gets 414
+MAX_HEADER_LINE = 1024  # bytes in one header line; longer gets 431
+MAX_HEAD = 2048  # bytes in the whole head; larger gets 431 (one buffer per connection)
+MAX_HEADERS = 32  # header lines; more gets 431
+MAX_BODY = 4096  # bytes of request body, from Content-Length; larger gets 413
+
+# -- Logging ---------------------------------------------------------------------
+LOG_LEVEL = "INFO"  # DEBUG, INFO (one line per request), WARNING, ERROR

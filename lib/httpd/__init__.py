@@ -1,0 +1,25 @@
+# httpd: an HTTP/1.1 server for MicroPython that keeps answering on a device
+# with a handful of sockets: every wait has a deadline, every connection is
+# closed on every path, and idle clients make room for new ones.
+# MIT license
+
+from .request import Request
+from .response import Response
+from .router import Router
+from .server import SETTINGS, Server, Stats
+from .status import HTTPError
+
+__version__ = "0.1.0"
+
+
+def run(server):
+    """Serve until Ctrl-C or an error; close every socket on the way out, so a
+    second run (or a soft reset) can bind the port again at once."""
+    import asyncio
+
+    try:
+        asyncio.run(server.serve())
+    finally:
+        server.close()
+        asyncio.run(server.wait_closed())
+        asyncio.new_event_loop()

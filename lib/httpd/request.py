@@ -1,0 +1,281 @@
+# One HTTP/1.x request: the head parser with its limits, and body helpers.
+# MIT license
+#
+# The server reads the head into a per-connection buffer and hands each
+# complete line to request_line() / header(). Parsing works on offsets into
+# that buffer, so a request allocates little: the path and query strings, and
+# a few bytes for the headers the server itself needs. Every other header is
+# only decoded if a handler asks for `headers`.
+
+from micropython import const
+from .status import HTTPError
+from . import codec
+
+_SP = const(32)
+_HT = const(9)
+_SLASH = const(47)
+_MAX_CONTENT_LENGTH_DIGITS = const(9)
+
+# Methods the server implements, with the space that ends them on the request
+# line; matched with bytearray.startswith, which does not allocate.
+_METHODS = (
+    (b"GET ", "GET"),
+    (b"HEAD ", "HEAD"),
+    (b"POST ", "POST"),
+    (b"PUT ", "PUT"),
+    (b"DELETE ", "DELETE"),
+    (b"PATCH ", "PATCH"),
+    (b"OPTIONS ", "OPTIONS"),
+)
+
+# RFC 9110 token characters other than letters and digits.
+_TCHAR = b"!#$%&'*+-.^_`|~"
+
+
+def _is_token(buf, start, end):
+    for i in range(start, end):
+        c = buf[i]
+        if not (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 or c in _TCHAR):
+            return False
+    return end > start
+
+
+def _name_is(buf, start, end, lname):
+    # Case-insensitive compare of buf[start:end] with a lower-case header
+    # name made of letters and '-', without allocating.
+    if end - start != len(lname):
+        return False
+    for i in range(len(lname)):
+        if buf[start + i] | 32 != lname[i]:
+            return False
+    return True
+
+
+class Request:
+    """The request a handler sees. It is reused for the connection's next
+    request, so a handler must not keep it after returning."""
+
+    def __init__(self, buf):
+        self._buf = buf
+        self.reset()
+
+    def reset(self):
+        self.method = None
+        self.path = None
+        self.query = ""
+        self.version = 11  # 10 for HTTP/1.0
+        self.params = None  # path parameters, set by the router
+        self.body = b""
+        self.content_length = 0
+        self.keep_alive = True
+        self.expect_continue = False
+        self.peer = None
+        self._host_count = 0
+        self._has_length = False
+        self._chunked = False
+        self._conn_close = False
+        self._conn_keep_alive = False
+        self._head_start = 0
+        self._head_end = 0
+        self._headers = None
+        self._args = None
+
+    # -- parsing, called by the server one complete line at a time ------------
+
+    def request_line(self, buf, start, end):
+        """Parse `METHOD SP target SP HTTP/x.y` in buf[start:end] (no CRLF)."""
+        for prefix, name in _METHODS:
+            if buf.startswith(prefix, start):
+                self.method = name
+                target = start + len(prefix)
+                break
+        else:
+            sp = buf.find(b" ", start, end)
+            if sp > start and _is_token(buf, start, sp):
+                raise HTTPError(501, "method not implemented")
+            raise HTTPError(400, "malformed request line")
+        sp = buf.find(b" ", target, end)
+        # The version is exactly 8 bytes after the one space ending the target.
+        if sp <= target or end - sp != 9 or not buf.startswith(b"HTTP/", sp + 1):
+            raise HTTPError(400, "malformed request line")
+        major = buf[sp + 6]
+        minor = buf[sp + 8]
+        if not (48 <= major <= 57 and buf[sp + 7] == 46 and 48 <= minor <= 57):
+            raise HTTPError(400, "malformed request line")
+        if major != 49:  # '1'
+            raise HTTPError(505, "only HTTP/1.x is supported")
+        self.version = 10 if minor == 48 else 11
+        self._target(buf, target, sp)
+        self._head_start = end
+
+    def _target(self, buf, start, end):
+        for i in range(start, end):
+            c = buf[i]
+            if c < 33 or c > 126:  # controls, space, DEL, non-ASCII
+                raise HTTPError(400, "bad character in target")
+        if buf[start] != _SLASH:
+            if buf.startswith(b"http://", start) or buf.startswith(b"https://", start):
+                # absolute-form (RFC 9112 3.2.2): keep only the path.
+                p = buf.find(b"/", buf.find(b"//", start, end) + 2, end)
+                if p < 0:
+                    self.path = "/"
+                    return
+                start = p
+            elif end - start == 1 and buf[start] == 42 and self.method == "OPTIONS":
+                self.path = "*"
+                return
+            else:
+                raise HTTPError(400, "bad request target")
+        frag = buf.find(b"#", start, end)
+        if frag >= 0:
+            end = frag
+        q = buf.find(b"?", start, end)
+        if q >= 0:
+            self.query = buf[q + 1 : end].decode()
+            end = q
+        if end - start == 1:
+            self.path = "/"
+            return
+        path = buf[start:end].decode()
+        if "%" in path:
+            try:
+                path = codec.unquote(path)
+            except ValueError:
+                raise HTTPError(400, "bad percent-encoding in path")
+            if "\x00" in path:
+                raise HTTPError(400, "bad path")
+        self.path = path
+
+    def header(self, buf, start, end):
+        """Check one header line buf[start:end] and note what the server needs."""
+        colon = buf.find(b":", start, end)
+        if colon <= start:
+            raise HTTPError(400, "malformed header")
+        first = buf[start]
+        # Obsolete line folding, or white space before the colon (RFC 9112 5.1).
+        if first == _SP or first == _HT or buf[colon - 1] in (_SP, _HT):
+            raise HTTPError(400, "malformed header")
+        if buf.find(b"\r", start, end) >= 0 or buf.find(b"\x00", start, end) >= 0:
+            raise HTTPError(400, "bad character in header")
+        vs = colon + 1
+        ve = end
+        while vs < ve and buf[vs] in (_SP, _HT):
+            vs += 1
+        while ve > vs and buf[ve - 1] in (_SP, _HT):
+            ve -= 1
+        n = colon - start
+        if n == 4:
+            if _name_is(buf, start, colon, b"host"):
+                self._host_count += 1
+        elif n == 14:
+            if _name_is(buf, start, colon, b"content-length"):
+                self._content_length(buf, vs, ve)
+        elif n == 17:
+            if _name_is(buf, start, colon, b"transfer-encoding"):
+                self._chunked = True
+        elif n == 10:
+            if _name_is(buf, start, colon, b"connection"):
+                value = bytes(buf[vs:ve]).lower()
+                if b"close" in value:
+                    self._conn_close = True
+                if b"keep-alive" in value:
+                    self._conn_keep_alive = True
+        elif n == 6:
+            if _name_is(buf, start, colon, b"expect"):
+                if bytes(buf[vs:ve]).lower() != b"100-continue":
+                    raise HTTPError(417, "only 100-continue is supported")
+                self.expect_continue = True
+        self._head_end = end
+
+    def _content_length(self, buf, start, end):
+        if end <= start or end - start > _MAX_CONTENT_LENGTH_DIGITS:
+            # Too many digits is still a number, just far too large a body.
+            if end > start and _is_digits(buf, start, end):
+                raise HTTPError(413, "body too large")
+            raise HTTPError(400, "bad Content-Length")
+        value = 0
+        for i in range(start, end):
+            d = buf[i] - 48
+            if d < 0 or d > 9:
+                raise HTTPError(400, "bad Content-Length")
+            value = value * 10 + d
+        if self._has_length and value != self.content_length:
+            raise HTTPError(400, "conflicting Content-Length")
+        self._has_length = True
+        self.content_length = value
+
+    def finish(self, max_body):
+        """The blank line arrived: check the head as a whole."""
+        if self._host_count > 1 or (self.version == 11 and not self._host_count):
+            raise HTTPError(400, "missing or repeated Host header")
+        if self._chunked:
+            # Request bodies must carry Content-Length; RFC 9112 6.1 says 501
+            # for a transfer coding the server does not implement.
+            raise HTTPError(501, "Transfer-Encoding not supported")
+        if self.content_length > max_body:
+            raise HTTPError(413, "body too large")
+        if self._conn_close:
+            self.keep_alive = False
+        elif self.version == 10:
+            self.keep_alive = self._conn_keep_alive
+
+    # -- what handlers use -----------------------------------------------------
+
+    @property
+    def headers(self):
+        """All headers as {lower-case name: value}; decoded on first use."""
+        if self._headers is None:
+            h = {}
+            buf = self._buf
+            pos = self._head_start
+            end = self._head_end
+            while pos < end:
+                nl = buf.find(b"\n", pos, end)
+                if nl < 0:
+                    nl = end
+                line = bytes(buf[pos:nl]).strip()
+                pos = nl + 1
+                colon = line.find(b":")
+                if colon <= 0:
+                    continue
+                name = line[:colon].decode().lower()
+                value = line[colon + 1 :].strip().decode()
+                h[name] = h[name] + ", " + value if name in h else value
+            self._headers = h
+        return self._headers
+
+    def header_value(self, name, default=None):
+        return self.headers.get(name, default)
+
+    @property
+    def args(self):
+        """Query string parameters, percent-decoded."""
+        if self._args is None:
+            try:
+                self._args = codec.parse_qs(self.query)
+            except ValueError:
+                raise HTTPError(400, "bad query string")
+        return self._args
+
+    def json(self):
+        """The body decoded as JSON; 400 if it is not."""
+        import json
+
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise HTTPError(400, "invalid JSON")
+
+    def form(self):
+        """An application/x-www-form-urlencoded body as a dict; 400 if malformed."""
+        try:
+            return codec.parse_qs(bytes(self.body).decode())
+        except ValueError:
+            raise HTTPError(400, "bad form data")
+
+
+def _is_digits(buf, start, end):
+    for i in range(start, end):
+        if not 48 <= buf[i] <= 57:
+            return False
+    return True

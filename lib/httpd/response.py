@@ -1,0 +1,75 @@
+# What a handler returns: status, headers and a body or a stream.
+# MIT license
+#
+# The encoded head (status line and headers, without the Connection header and
+# the blank line, which depend on the request) is built once and cached, so a
+# Response made at import time and returned on every request costs no
+# formatting at all.
+
+from .status import reason
+
+TEXT = "text/plain; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+JSON = "application/json"
+EVENT_STREAM = "text/event-stream"
+
+
+class Response:
+    def __init__(self, body=b"", status=200, content_type=TEXT, headers=None):
+        if isinstance(body, str):
+            body = body.encode()
+        if status == 204 or status == 304 or status < 200:
+            body = b""  # these never carry a body (RFC 9110 6.4.1)
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        self.headers = headers  # list of (name, value) or None
+        self.stream = None  # async function(send) for a streamed body
+        self._head = None
+
+    @classmethod
+    def json(cls, obj, status=200, headers=None):
+        import json
+
+        return cls(json.dumps(obj), status, JSON, headers)
+
+    @classmethod
+    def html(cls, text, status=200, headers=None):
+        return cls(text, status, HTML, headers)
+
+    @classmethod
+    def redirect(cls, location, status=303):
+        return cls(b"", status, None, [("Location", location)])
+
+    @classmethod
+    def streamed(cls, source, content_type=TEXT, headers=None):
+        """A body produced while it is sent: `await source(send)`, where
+        `await send(data)` writes one piece. Sent chunked to HTTP/1.1 clients,
+        and to HTTP/1.0 clients as a body that ends when the connection does."""
+        r = cls(b"", 200, content_type, headers)
+        r.stream = source
+        return r
+
+    def add_header(self, name, value):
+        if self.headers is None:
+            self.headers = []
+        self.headers.append((name, value))
+        self._head = None
+
+    def head(self):
+        """Status line and headers, CRLF-terminated, without the final blank line."""
+        if self._head is None:
+            status = self.status
+            lines = ["HTTP/1.1 %d %s\r\n" % (status, reason(status))]
+            if self.content_type and status != 204 and status != 304:
+                lines.append("Content-Type: %s\r\n" % self.content_type)
+            if self.stream is None and status >= 200 and status != 204 and status != 304:
+                lines.append("Content-Length: %d\r\n" % len(self.body))
+            if self.headers:
+                for name, value in self.headers:
+                    value = str(value)
+                    if "\r" in value or "\n" in value:
+                        raise ValueError("header value with a line break")
+                    lines.append("%s: %s\r\n" % (name, value))
+            self._head = "".join(lines).encode()
+        return self._head

@@ -1,0 +1,565 @@
+# The HTTP/1.1 server: connection slots, deadlines, and the path of one request.
+# MIT license
+#
+# The path of one request, top to bottom in this file:
+#
+#   accept (asyncio.start_server) -> _connection: take a slot, or free the one
+#   idle longest, or answer 503 -> _serve: keep-alive loop -> _read_head under
+#   the idle then head deadline, parsed with limits -> _read_body under the body
+#   deadline -> _respond: route and handler under the handler deadline ->
+#   _send under the write deadline -> next request or close, the close in the
+#   `finally` of _connection.
+#
+# Deadlines are not wait_for() calls (each would create a task): every
+# connection records when its current wait must end, and one reaper task
+# cancels the connection's task when that time has passed. With no connection
+# open the reaper sleeps on an Event, so an idle server uses no CPU.
+
+from micropython import const
+import asyncio
+import gc
+from errno import ECONNABORTED, ECONNRESET, EHOSTUNREACH, ENOTCONN, ETIMEDOUT
+from time import ticks_add, ticks_diff, ticks_ms
+
+from . import log
+from .request import Request
+from .response import TEXT, Response
+from .status import HTTPError, reason
+
+# What a connection's task is waiting for; recorded when the reaper cuts it.
+_IDLE = const(0)  # the first byte of a request (new connection or keep-alive)
+_HEAD = const(1)  # the rest of the request head
+_BODY = const(2)  # the request body
+_HANDLER = const(3)  # the handler's answer
+_WRITE = const(4)  # the client to take the response
+_STREAM = const(5)  # a streamed body's next piece
+_LINGER = const(6)  # the client to finish sending after an error answer
+_EVICTED = const(7)  # not a phase: the slot was given to a new client
+
+_EPIPE = const(32)  # not in MicroPython's errno module; same value on Linux and lwIP
+_PEER_GONE = (ECONNRESET, ECONNABORTED, ENOTCONN, ETIMEDOUT, EHOSTUNREACH, _EPIPE)
+
+_REAP_MS = const(200)  # how often deadlines are checked while connections are open
+_LINGER_MS = const(1000)  # how long to drain input before closing after an error
+_LINGER_BYTES = const(8192)  # and how much of it at most
+_OUT_SIZE = const(1024)  # gathers status line, headers and small bodies into one write
+_MAX_REJECTING = const(4)  # 503 answers in flight at once; beyond that, just close
+
+_CRLF = b"\r\n"
+_CLOSE = b"Connection: close\r\n\r\n"
+_KEEP_ALIVE_10 = b"Connection: keep-alive\r\n\r\n"
+_CHUNKED = b"Transfer-Encoding: chunked\r\n\r\n"
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_LAST_CHUNK = b"0\r\n\r\n"
+
+# Settings and their defaults; config.py may override each (upper-case name).
+SETTINGS = {
+    "host": "0.0.0.0",
+    "port": 80,
+    "backlog": 2,
+    "max_connections": 4,
+    "idle_timeout_ms": 5000,
+    "head_timeout_ms": 3000,
+    "body_timeout_ms": 5000,
+    "handler_timeout_ms": 10000,
+    "write_timeout_ms": 5000,
+    "max_request_line": 512,
+    "max_header_line": 1024,
+    "max_head": 2048,
+    "max_headers": 32,
+    "max_body": 4096,
+    "retry_after_s": 2,
+}
+
+
+class Stats:
+    def __init__(self):
+        self.accepted = 0  # connections accepted
+        self.requests = 0  # responses sent
+        self.bad_requests = 0  # requests refused by the parser (4xx/5xx before routing)
+        self.timed_out = 0  # cut by the head, body, handler or write deadline
+        self.idle_closed = 0  # closed after the idle timeout with no request under way
+        self.dropped = 0  # the peer vanished (reset, or closed mid-request)
+        self.rejected = 0  # answered 503 because every slot was busy
+        self.evicted = 0  # idle connections closed to make room for a new client
+        self.errors = 0  # handler exceptions, 500s, MemoryErrors
+
+
+class _Conn:
+    """One client connection. `slot` is the (buffer, memoryview, Request) it
+    borrowed from the pool; a connection being refused has none."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.task = asyncio.current_task()
+        self.slot = None
+        self.phase = _IDLE
+        self.deadline = None  # ticks_ms after which the reaper cuts the task
+        self.since = ticks_ms()  # when the current phase began
+        self.cut = None  # the phase the reaper cut, or _EVICTED
+        self.n = 0  # bytes in the buffer
+        self.used = 0  # bytes of the buffer that belong to the current request
+        self.started = self.since  # when the current request's first byte came
+
+    def wait(self, phase, timeout_ms):
+        self.phase = phase
+        self.since = ticks_ms()
+        self.deadline = None if timeout_ms is None else ticks_add(self.since, timeout_ms)
+
+
+def _close(stream):
+    # Stream.close() does nothing in MicroPython and wait_closed() is a
+    # coroutine; closing the socket itself is synchronous, so no cancellation
+    # can come between us and the close.
+    try:
+        stream.s.close()
+    except OSError:
+        pass
+
+
+class Server:
+    def __init__(self, router, config=None, logger=None):
+        for name, default in SETTINGS.items():
+            value = getattr(config, name.upper(), None) if config else None
+            setattr(self, name, default if value is None else value)
+        self.router = router
+        self.log = logger or log.get_logger("httpd")
+        self.stats = Stats()
+        self.error_handler = default_error_response
+        self.closing = False
+        self._conns = []  # every open connection, for the reaper and shutdown
+        self._rejecting = 0
+        self._pool = []
+        for _ in range(self.max_connections):
+            buf = bytearray(self.max_head)
+            self._pool.append((buf, memoryview(buf), Request(buf)))
+        self._out = bytearray(_OUT_SIZE)
+        self._out_mv = memoryview(self._out)
+        self._scratch = bytearray(256)  # read and dropped while lingering
+        busy = Response(b"503 Service Unavailable: server busy, retry shortly\n", 503, TEXT,
+                        [("Retry-After", self.retry_after_s)])
+        self._busy = busy.head() + _CLOSE + busy.body
+        self._wake = asyncio.Event()
+        self._listener = None
+        self._reaper = None
+
+    @property
+    def active(self):
+        return len(self._conns) - self._rejecting
+
+    # -- lifecycle ------------------------------------------------------------
+
+    async def serve(self):
+        """Listen and serve until close(); raises if the listener fails."""
+        self.closing = False
+        self._listener = await asyncio.start_server(
+            self._connection, self.host, self.port, self.backlog
+        )
+        self._reaper = asyncio.create_task(self._reap())
+        self.log.info("listening on http://%s:%d/", self.host, self.port)
+        try:
+            await self._listener.wait_closed()
+        finally:
+            self.close()
+
+    @property
+    def listening(self):
+        """True while the accept task is alive (for a watchdog to check)."""
+        return self._listener is not None and not self._listener.task.done()
+
+    def close(self):
+        """Stop accepting and cancel every connection; each closes its socket."""
+        if self.closing:
+            return
+        self.closing = True
+        if self._listener is not None:
+            self._listener.close()  # the accept task closes the listening socket
+        if self._reaper is not None:
+            self._reaper.cancel()
+        for c in self._conns:
+            c.deadline = None
+            c.task.cancel()
+
+    async def wait_closed(self, timeout_ms=2000):
+        """After close(): give cancelled tasks their turn to close sockets (bounded)."""
+        until = ticks_add(ticks_ms(), timeout_ms)
+        while (self._conns or self.listening) and ticks_diff(until, ticks_ms()) > 0:
+            await asyncio.sleep_ms(10)
+
+    # -- one connection, from accept to close ----------------------------------
+
+    async def _connection(self, stream, _):
+        """asyncio.start_server's callback."""
+        self.stats.accepted += 1
+        c = _Conn(stream)
+        self._conns.append(c)
+        self._wake.set()
+        try:
+            if self.closing:
+                return
+            if self._admit(c):
+                await self._serve(c)
+            else:
+                await self._reject(c)
+        except asyncio.CancelledError:
+            if c.cut is None:
+                raise  # server shutdown: the finally closes the socket
+            self._on_cut(c)
+        except OSError as e:
+            if e.errno in _PEER_GONE:
+                self.stats.dropped += 1
+            else:
+                self.stats.errors += 1
+                self.log.exception("connection error", exc_info=e)
+        except MemoryError:
+            gc.collect()
+            self.stats.errors += 1
+            self.log.error("out of memory; connection closed")
+        except Exception as e:
+            self.stats.errors += 1
+            self.log.exception("connection failed", exc_info=e)
+        finally:
+            self._release(c)
+            _close(stream)
+
+    def _admit(self, c):
+        """Give c a slot: a free one, or the slot of the connection idle
+        longest (then of the oldest stream). False if every slot is busy."""
+        if self.closing:
+            return False
+        if self._pool:
+            c.slot = self._pool.pop()
+            return True
+        victim = None
+        oldest = -1
+        now = ticks_ms()
+        for phase in (_IDLE, _STREAM):
+            for other in self._conns:
+                if other.slot is not None and other.phase == phase and other.cut is None:
+                    age = ticks_diff(now, other.since)
+                    if age > oldest:
+                        victim = other
+                        oldest = age
+            if victim is not None:
+                break
+        if victim is None:
+            return False
+        # The victim is suspended in a read or a wait; cancelling it there means
+        # it never touches the buffer again, so the slot can move at once.
+        c.slot = victim.slot
+        victim.slot = None
+        victim.cut = _EVICTED
+        victim.deadline = None
+        victim.task.cancel()
+        self._conns.remove(victim)
+        self.stats.evicted += 1
+        return True
+
+    def _release(self, c):
+        if c in self._conns:
+            self._conns.remove(c)
+        if c.slot is not None:
+            c.slot[2].reset()
+            self._pool.append(c.slot)
+            c.slot = None
+
+    def _on_cut(self, c):
+        """The reaper or an eviction cancelled c; answer if HTTP says to."""
+        cut = c.cut
+        stats = self.stats
+        if cut == _IDLE:
+            stats.idle_closed += 1
+        elif cut == _HEAD or cut == _BODY:
+            stats.timed_out += 1
+            self._try_send(c, 408, "request not received in time")
+        elif cut == _HANDLER:
+            stats.timed_out += 1
+            self.log.warning("handler timed out: %s %s", c.slot[2].method, c.slot[2].path)
+            self._try_send(c, 503, "handler timed out")
+        elif cut == _WRITE or cut == _STREAM:
+            stats.timed_out += 1
+        # _EVICTED was counted when it happened; _LINGER ends quietly.
+
+    def _try_send(self, c, status, detail):
+        # A last answer before closing: one non-blocking write, never awaited.
+        r = default_error_response(None, status, detail)
+        try:
+            c.stream.s.write(r.head() + _CLOSE + r.body)
+        except OSError:
+            pass
+
+    async def _reject(self, c):
+        """Every slot is busy with a request: 503 with Retry-After, then close."""
+        self.stats.rejected += 1
+        if self._rejecting >= _MAX_REJECTING:
+            return
+        self._rejecting += 1
+        try:
+            c.stream.write(self._busy)
+            await self._linger(c)
+        finally:
+            self._rejecting -= 1
+
+    async def _linger(self, c):
+        """Read and drop what the client still sends, for a bounded time, so
+        that closing does not reset the connection before it read our answer."""
+        c.wait(_LINGER, _LINGER_MS)
+        total = 0
+        while total < _LINGER_BYTES:
+            n = await c.stream.readinto(self._scratch)
+            if n == 0:
+                return
+            if n:
+                total += n
+
+    async def _reap(self):
+        """Cut every connection whose deadline has passed."""
+        while True:
+            if not self._conns:
+                self._wake.clear()
+                await self._wake.wait()
+            await asyncio.sleep_ms(_REAP_MS)
+            now = ticks_ms()
+            for c in self._conns:
+                d = c.deadline
+                if d is not None and ticks_diff(d, now) <= 0:
+                    c.deadline = None
+                    c.cut = c.phase
+                    c.task.cancel()
+
+    # -- requests on one connection ---------------------------------------------
+
+    async def _serve(self, c):
+        """The keep-alive loop: requests in order until one side closes."""
+        req = c.slot[2]
+        while True:
+            req.reset()
+            try:
+                if not await self._read_head(c):
+                    return  # the client closed the connection
+                if req.content_length and not await self._read_body(c):
+                    return
+            except HTTPError as e:
+                # The request could not be read whole: answer, then close.
+                self.stats.bad_requests += 1
+                await self._send(c, self.error_handler(req, e.status, e.detail, e.headers), False)
+                self._log_request(c, e.status)
+                await self._linger(c)
+                return
+            resp = await self._respond(c)
+            keep = req.keep_alive and not self.closing and resp.status < 500
+            keep = await self._send(c, resp, keep)
+            self.stats.requests += 1
+            self._log_request(c, resp.status)
+            if not keep:
+                return
+            # Keep bytes of pipelined requests that arrived with this one.
+            left = c.n - c.used
+            if left:
+                c.slot[0][0:left] = c.slot[1][c.used : c.n]
+            c.n = left
+            c.used = 0
+
+    async def _read_head(self, c):
+        """Read and parse one request head. False if the client closed first."""
+        buf, mv, req = c.slot
+        size = len(buf)
+        pos = 0  # start of the first line not yet parsed
+        lines = 0  # lines parsed; the first is the request line
+        if c.n:
+            c.wait(_HEAD, self.head_timeout_ms)  # pipelined bytes are waiting
+        else:
+            c.wait(_IDLE, self.idle_timeout_ms)
+        c.started = c.since
+        while True:
+            nl = buf.find(b"\n", pos, c.n)
+            while nl >= 0:
+                end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
+                if lines == 0:
+                    if end > pos:  # (empty lines before a request are ignored)
+                        if end - pos > self.max_request_line:
+                            raise HTTPError(414, "request line too long")
+                        req.request_line(buf, pos, end)
+                        lines = 1
+                elif end == pos:
+                    c.used = nl + 1
+                    req.finish(self.max_body)
+                    return True
+                else:
+                    if end - pos > self.max_header_line:
+                        raise HTTPError(431, "header line too long")
+                    if lines > self.max_headers:
+                        raise HTTPError(431, "too many headers")
+                    req.header(buf, pos, end)
+                    lines += 1
+                pos = nl + 1
+                nl = buf.find(b"\n", pos, c.n)
+            # An incomplete line: refuse it as soon as it is too long.
+            if lines == 0 and c.n - pos > self.max_request_line:
+                raise HTTPError(414, "request line too long")
+            elif c.n - pos > self.max_header_line:
+                raise HTTPError(431, "header line too long")
+            if c.n == size:
+                raise HTTPError(431, "request head too large")
+            got = await c.stream.readinto(mv[c.n :])
+            if got == 0:
+                if c.n:  # vanished mid-request: close quietly, count it
+                    self.stats.dropped += 1
+                return False
+            if got:
+                if c.phase == _IDLE:
+                    c.wait(_HEAD, self.head_timeout_ms)
+                    c.started = c.since
+                c.n += got
+
+    async def _read_body(self, c):
+        """Read Content-Length bytes into req.body. False if the client vanished."""
+        buf, mv, req = c.slot
+        length = req.content_length
+        body = bytearray(length)
+        have = min(c.n - c.used, length)
+        body[0:have] = mv[c.used : c.used + have]
+        c.used += have
+        if have < length:
+            if req.expect_continue:
+                await self._write(c, _CONTINUE)
+            c.wait(_BODY, self.body_timeout_ms)
+            view = memoryview(body)
+            while have < length:
+                got = await c.stream.readinto(view[have:])
+                if got == 0:
+                    self.stats.dropped += 1
+                    return False
+                if got:
+                    have += got
+        req.body = body
+        return True
+
+    async def _respond(self, c):
+        """Route the request and run its handler; always returns a Response."""
+        req = c.slot[2]
+        try:
+            try:
+                handler, req.params = self.router.match(req.method, req.path)
+            except HTTPError as e:
+                # OPTIONS without a handler of its own: say what is allowed.
+                if req.method != "OPTIONS" or (e.status != 405 and req.path != "*"):
+                    raise
+                return Response(b"", 204, None, [("Allow", self.router.allow(req.path))])
+            c.wait(_HANDLER, self.handler_timeout_ms)
+            result = handler(req)
+            if hasattr(result, "send"):  # a coroutine: async def handler
+                result = await result
+            return _as_response(result)
+        except HTTPError as e:
+            return self.error_handler(req, e.status, e.detail, e.headers)
+        except MemoryError:
+            gc.collect()
+            self.stats.errors += 1
+            self.log.error("out of memory in %s %s", req.method, req.path)
+            return self.error_handler(req, 503, "out of memory, retry shortly",
+                                      [("Retry-After", self.retry_after_s)])
+        except Exception as e:
+            self.stats.errors += 1
+            self.log.exception("handler failed: %s %s", req.method, req.path, exc_info=e)
+            return self.error_handler(req, 500, None, None)
+
+    # -- writing ----------------------------------------------------------------
+
+    async def _send(self, c, resp, keep):
+        """Write resp; returns whether the connection stays open."""
+        req = c.slot[2]
+        chunked = False
+        if resp.stream is not None:
+            if req.version == 10:
+                keep = False  # the body ends when the connection does
+            else:
+                chunked = True
+        if chunked:
+            tail = _CHUNKED if keep else b"Transfer-Encoding: chunked\r\n" + _CLOSE
+        elif not keep:
+            tail = _CLOSE
+        elif req.version == 10:
+            tail = _KEEP_ALIVE_10
+        else:
+            tail = _CRLF
+        body = b"" if req.method == "HEAD" else resp.body
+        await self._write_all(c, resp.head(), tail, body)
+        if resp.stream is not None and req.method != "HEAD":
+            await self._stream(c, resp.stream, chunked)
+        return keep
+
+    async def _write_all(self, c, *parts):
+        """Write the parts in order, gathered into as few writes as fit the
+        shared output buffer (small responses go out as one TCP segment)."""
+        out = self._out
+        n = 0
+        for part in parts:
+            size = len(part)
+            if n and n + size > _OUT_SIZE:
+                await self._write(c, self._out_mv[:n])
+                n = 0
+            if size > _OUT_SIZE:
+                view = memoryview(part)
+                for off in range(0, size, _OUT_SIZE):
+                    await self._write(c, view[off : off + _OUT_SIZE])
+            elif size:
+                out[n : n + size] = part
+                n += size
+        if n:
+            await self._write(c, self._out_mv[:n])
+
+    async def _write(self, c, data):
+        # The socket takes what it can at once; the rest (copied by Stream)
+        # drains under the write deadline, renewed for each piece written.
+        c.wait(_WRITE, self.write_timeout_ms)
+        s = c.stream
+        s.write(data)
+        if s.out_buf:
+            await s.drain()
+
+    async def _stream(self, c, source, chunked):
+        # Between pieces the source may wait (for an event, a timer) up to the
+        # handler timeout; a source that stays silent longer is cut.
+        timeout = self.handler_timeout_ms
+
+        async def send(data):
+            if isinstance(data, str):
+                data = data.encode()
+            if data:
+                if chunked:
+                    await self._write_all(c, b"%x\r\n" % len(data), data, _CRLF)
+                else:
+                    await self._write(c, data)
+            c.wait(_STREAM, timeout)
+
+        c.wait(_STREAM, timeout)
+        await source(send)
+        if chunked:
+            await self._write(c, _LAST_CHUNK)
+
+    def _log_request(self, c, status):
+        if self.log.isEnabledFor(log.INFO):
+            req = c.slot[2]
+            self.log.info("%s %s %d %dms", req.method or "-", req.path or "-", status,
+                          ticks_diff(ticks_ms(), c.started))
+
+
+def _as_response(result):
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(b"", 204, None)
+    if isinstance(result, (dict, list)):
+        return Response.json(result)
+    if isinstance(result, (str, bytes)):
+        return Response(result)
+    raise TypeError("handler returned %s" % type(result))
+
+
+def default_error_response(req, status, detail=None, headers=None):
+    """A short plain-text answer: '404 Not Found: no such page'."""
+    text = "%d %s" % (status, reason(status))
+    if detail:
+        text = text + ": " + detail
+    return Response(text + "\n", status, TEXT, headers)

@@ -1,0 +1,51 @@
+# HTTP status codes: reason phrases and the exception that carries a status.
+# MIT license
+
+
+REASONS = {
+    100: "Continue",
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    301: "Moved Permanently",
+    302: "Found",
+    303: "See Other",
+    304: "Not Modified",
+    307: "Temporary Redirect",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    411: "Length Required",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    415: "Unsupported Media Type",
+    417: "Expectation Failed",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+    505: "HTTP Version Not Supported",
+}
+
+
+def reason(status):
+    return REASONS.get(status, "Unknown")
+
+
+class HTTPError(Exception):
+    """Raised by the parser, the router or a handler to answer with `status`.
+
+    `detail` is a short sentence for the client (never secrets); `headers` are
+    extra response headers such as Allow or Retry-After.
+    """
+
+    def __init__(self, status, detail=None, headers=None):
+        super().__init__(status)
+        self.status = status
+        self.detail = detail
+        self.headers = headers

@@ -1,0 +1,25 @@
+import pytest
+
+from serverproc import ServerProcess
+
+
+@pytest.fixture
+def start_server():
+    """start_server(**settings) -> a running ServerProcess in the Pico W profile;
+    every server started is stopped when the test ends, pass or fail."""
+    started = []
+
+    def start(settings=None, **kwargs):
+        srv = ServerProcess(settings=settings, **kwargs)
+        started.append(srv)
+        return srv.start()
+
+    yield start
+    for srv in started:
+        srv.stop()
+
+
+@pytest.fixture
+def server(start_server):
+    """The application with its default settings, in the Pico W profile."""
+    return start_server()

@@ -1,0 +1,154 @@
+"""Start the application on the MicroPython unix port, in the Pico W profile.
+
+The Pico W profile: `-X heapsize=180K` (the free heap of a Pico W after
+Wi-Fi is up) and at most 5 client sockets, like lwIP's 5 TCP connections.
+The socket limit is applied to the running process with RLIMIT_NOFILE once it
+listens: descriptors open at that moment + 5. A sixth client then waits in
+the kernel's queue, as it would wait unserved on the board.
+"""
+
+import os
+import pathlib
+import re
+import resource
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
+PICO_HEAP = "180K"
+PICO_CLIENT_SOCKETS = 5
+
+
+def micropython():
+    return os.environ.get("MICROPYTHON") or str(ROOT / ".venv" / "bin" / "micropython")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """One server process; settings are config.py names without PICO_."""
+
+    def __init__(self, script="main.py", settings=None, heap=PICO_HEAP,
+                 client_sockets=PICO_CLIENT_SOCKETS, path=("lib", "."), cwd=ROOT, port=None):
+        self.script = script
+        self.settings = dict(settings or {})
+        self.heap = heap
+        self.client_sockets = client_sockets
+        self.path = path
+        self.cwd = pathlib.Path(cwd)
+        self.port = port or free_port()
+        self.proc = None
+        self.lines = []
+        self.base_fds = None
+        self._reader = None
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self, timeout=10):
+        env = dict(os.environ)
+        env["MICROPYPATH"] = ":".join((".frozen",) + tuple(str(p) for p in self.path))
+        env["PICO_HOST"] = "127.0.0.1"
+        env["PICO_PORT"] = str(self.port)
+        for name, value in self.settings.items():
+            env["PICO_" + name] = str(value)
+        cmd = [micropython()]
+        if self.heap:
+            cmd += ["-X", "heapsize=" + self.heap]
+        cmd.append(str(self.script))
+        self.proc = subprocess.Popen(cmd, cwd=self.cwd, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, errors="replace")
+        self._reader = threading.Thread(target=self._read_output, daemon=True)
+        self._reader.start()
+        self.wait_for_log(r"listening on", timeout)
+        if self.client_sockets is not None:
+            self.base_fds = len(self.fds())
+            limit = self.base_fds + self.client_sockets
+            resource.prlimit(self.proc.pid, resource.RLIMIT_NOFILE, (limit, limit))
+        return self
+
+    def _read_output(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def stop(self, timeout=5):
+        """Ctrl-C, as on a board; kill if it does not end. Returns the exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(2)
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- observing -----------------------------------------------------------
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def output(self):
+        return "".join(self.lines)
+
+    def wait_for_log(self, pattern, timeout=5.0):
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if regex.search(line):
+                    return line
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise AssertionError("no log line matching %r; output:\n%s" % (pattern, self.output()))
+
+    def fds(self):
+        d = "/proc/%d/fd" % self.pid
+        out = []
+        for name in os.listdir(d):
+            try:
+                out.append(os.readlink(os.path.join(d, name)))
+            except OSError:
+                pass
+        return out
+
+    def socket_count(self):
+        """Open sockets of the process: the listener plus client connections."""
+        return sum(1 for target in self.fds() if target.startswith("socket:"))
+
+    def client_sockets_open(self):
+        return self.socket_count() - 1
+
+    def wait_client_sockets(self, count, timeout=5.0):
+        """Wait until at most `count` client sockets are open; return the number."""
+        deadline = time.monotonic() + timeout
+        n = self.client_sockets_open()
+        while n > count and time.monotonic() < deadline:
+            time.sleep(0.02)
+            n = self.client_sockets_open()
+        return n
+
+    def cpu_seconds(self):
+        with open("/proc/%d/stat" % self.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
