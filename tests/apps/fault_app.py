@@ -1,0 +1,88 @@
+# The application plus routes that misbehave on purpose, for the tests only:
+# handlers that raise, run out of memory, stall, stream, or echo what they got.
+# Run like main.py: micropython tests/apps/fault_app.py (MICROPYPATH with lib/).
+import asyncio
+
+import app
+import httpd
+import settings
+from httpd import HTTPError, Response
+from httpd import log
+
+config = settings.load()
+log.configure(config.LOG_LEVEL)
+server = app.build(config)
+route = server.router.route
+
+
+@route("/test/raise")
+def raise_error(req):
+    raise ValueError("deliberate failure for the test")
+
+
+@route("/test/memory")
+def out_of_memory(req):
+    return bytearray(4 * 1024 * 1024)  # far beyond a 180K heap: a real MemoryError
+
+
+@route("/test/http-error")
+def http_error(req):
+    raise HTTPError(418 if "teapot" in req.args else 409, "conflict from the handler")
+
+
+@route("/test/slow")
+async def slow(req):
+    await asyncio.sleep_ms(int(req.args.get("ms", "1000")))
+    return "slept\n"
+
+
+@route("/test/echo", methods=("POST", "PUT"))
+def echo(req):
+    kind = req.headers.get("content-type", "")
+    if kind.startswith("application/json"):
+        data = req.json()
+    elif kind.startswith("application/x-www-form-urlencoded"):
+        data = req.form()
+    else:
+        data = bytes(req.body).decode()
+    return {"length": len(req.body), "data": data}
+
+
+@route("/test/args")
+def args(req):
+    return {"path": req.path, "query": req.query, "args": req.args}
+
+
+@route("/test/headers")
+def headers(req):
+    return req.headers
+
+
+@route("/test/params/<name>/<path:rest>")
+def params(req):
+    return req.params
+
+
+@route("/test/big")
+def big(req):
+    return Response(b"x" * int(req.args.get("size", "100000")), 200, "application/octet-stream")
+
+
+@route("/test/stream")
+def stream(req):
+    pieces = int(req.args.get("n", "3"))
+    gap = int(req.args.get("gap", "0"))
+
+    async def source(send):
+        for i in range(pieces):
+            await send("piece %d\n" % i)
+            if gap:
+                await asyncio.sleep_ms(gap)
+
+    return Response.streamed(source)
+
+
+try:
+    httpd.run(server)
+except KeyboardInterrupt:
+    pass
