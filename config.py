@@ -12,7 +12,8 @@ BACKLOG = 2  # connections the network stack holds until accepted (lwIP on the P
 
 # -- Connections: the Pico W's network stack has 5 TCP sockets in all ---------
 MAX_CONNECTIONS = 4  # clients served at once; below 5 so a newcomer can always be answered
-RETRY_AFTER_S = 2  # Retry-After of the 503 sent when every slot is busy with a request
+SLOT_WAIT_MS = 1000  # a newcomer at the cap waits this long for a slot before it gets a 503
+RETRY_AFTER_S = 2  # Retry-After of that 503
 
 # -- Deadlines: no client may hold a socket longer than these -------------------
 IDLE_TIMEOUT_MS = 5000  # a connection with no request under way (new or keep-alive) is closed

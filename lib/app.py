@@ -93,4 +93,7 @@ def main():
 
     config = settings.load()
     log.configure(config.LOG_LEVEL)
-    httpd.run(build(config))
+    try:
+        httpd.run(build(config))
+    except KeyboardInterrupt:
+        log.get_logger("app").info("stopped by Ctrl-C")

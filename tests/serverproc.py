@@ -67,7 +67,7 @@ class ServerProcess:
                                      stderr=subprocess.STDOUT, text=True, errors="replace")
         self._reader = threading.Thread(target=self._read_output, daemon=True)
         self._reader.start()
-        self.wait_for_log(r"listening on", timeout)
+        self.wait_listening(timeout)
         if self.client_sockets is not None:
             self.base_fds = len(self.fds())
             limit = self.base_fds + self.client_sockets
@@ -120,6 +120,27 @@ class ServerProcess:
                 break
             time.sleep(0.02)
         raise AssertionError("no log line matching %r; output:\n%s" % (pattern, self.output()))
+
+    def listening(self):
+        """True if a socket is in LISTEN state on our port (read from
+        /proc/net/tcp, so checking does not open a connection)."""
+        want = ":%04X" % self.port
+        with open("/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[1].endswith(want) and fields[3] == "0A":
+                    return True
+        return False
+
+    def wait_listening(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            if self.listening():
+                return
+            time.sleep(0.02)
+        raise AssertionError("server did not listen on %d; output:\n%s" % (self.port, self.output()))
 
     def fds(self):
         d = "/proc/%d/fd" % self.pid

@@ -43,7 +43,12 @@ _REAP_MS = const(200)  # how often deadlines are checked while connections are o
 _LINGER_MS = const(1000)  # how long to drain input before closing after an error
 _LINGER_BYTES = const(8192)  # and how much of it at most
 _OUT_SIZE = const(1024)  # gathers status line, headers and small bodies into one write
-_MAX_REJECTING = const(4)  # 503 answers in flight at once; beyond that, just close
+_MAX_WAITING = const(4)  # newcomers waiting for a slot or a 503 at once; more are just closed
+_SLOT_POLL_MS = const(20)  # how often a waiting newcomer looks for a slot
+# A connection counts as idle (and may be closed for a newcomer) only after
+# this long without a request: a client that has just connected has its
+# request on the way, while a browser's spare connections idle for seconds.
+_EVICT_GRACE_MS = const(250)
 
 _CRLF = b"\r\n"
 _CLOSE = b"Connection: close\r\n\r\n"
@@ -69,6 +74,7 @@ SETTINGS = {
     "max_headers": 32,
     "max_body": 4096,
     "retry_after_s": 2,
+    "slot_wait_ms": 1000,
 }
 
 
@@ -128,7 +134,7 @@ class Server:
         self.error_handler = default_error_response
         self.closing = False
         self._conns = []  # every open connection, for the reaper and shutdown
-        self._rejecting = 0
+        self._waiting = 0
         self._pool = []
         for _ in range(self.max_connections):
             buf = bytearray(self.max_head)
@@ -145,7 +151,8 @@ class Server:
 
     @property
     def active(self):
-        return len(self._conns) - self._rejecting
+        """Connections holding a slot."""
+        return self.max_connections - len(self._pool)
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -197,7 +204,7 @@ class Server:
         try:
             if self.closing:
                 return
-            if self._admit(c):
+            if await self._admit(c):
                 await self._serve(c)
             else:
                 await self._reject(c)
@@ -222,9 +229,26 @@ class Server:
             self._release(c)
             _close(stream)
 
-    def _admit(self, c):
-        """Give c a slot: a free one, or the slot of the connection idle
-        longest (then of the oldest stream). False if every slot is busy."""
+    async def _admit(self, c):
+        """Find c a slot, waiting up to slot_wait_ms for one. False if none."""
+        if self._take_slot(c):
+            return True
+        if self._waiting >= _MAX_WAITING:
+            return False
+        self._waiting += 1
+        try:
+            until = ticks_add(ticks_ms(), self.slot_wait_ms)
+            while not self.closing and ticks_diff(until, ticks_ms()) > 0:
+                await asyncio.sleep_ms(_SLOT_POLL_MS)
+                if self._take_slot(c):
+                    return True
+            return False
+        finally:
+            self._waiting -= 1
+
+    def _take_slot(self, c):
+        """A free slot, or the slot of the connection idle longest (then of
+        the oldest stream), which is closed to make room."""
         if self.closing:
             return False
         if self._pool:
@@ -233,11 +257,11 @@ class Server:
         victim = None
         oldest = -1
         now = ticks_ms()
-        for phase in (_IDLE, _STREAM):
+        for phase, grace in ((_IDLE, _EVICT_GRACE_MS), (_STREAM, 0)):
             for other in self._conns:
                 if other.slot is not None and other.phase == phase and other.cut is None:
                     age = ticks_diff(now, other.since)
-                    if age > oldest:
+                    if age >= grace and age > oldest:
                         victim = other
                         oldest = age
             if victim is not None:
@@ -291,14 +315,14 @@ class Server:
     async def _reject(self, c):
         """Every slot is busy with a request: 503 with Retry-After, then close."""
         self.stats.rejected += 1
-        if self._rejecting >= _MAX_REJECTING:
+        if self._waiting >= _MAX_WAITING:
             return
-        self._rejecting += 1
+        self._waiting += 1
         try:
             c.stream.write(self._busy)
             await self._linger(c)
         finally:
-            self._rejecting -= 1
+            self._waiting -= 1
 
     async def _linger(self, c):
         """Read and drop what the client still sends, for a bounded time, so
