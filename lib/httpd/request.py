@@ -14,7 +14,7 @@ from . import codec
 _SP = const(32)
 _HT = const(9)
 _SLASH = const(47)
-_MAX_CONTENT_LENGTH_DIGITS = const(9)
+_LENGTH_CAP = const(1_000_000_000)  # Content-Length beyond any body limit
 
 # Methods the server implements, with the space that ends them on the request
 # line; matched with bytearray.startswith, which does not allocate.
@@ -28,16 +28,26 @@ _METHODS = (
     (b"OPTIONS ", "OPTIONS"),
 )
 
-# RFC 9110 token characters other than letters and digits.
-_TCHAR = b"!#$%&'*+-.^_`|~"
+# Which bytes may appear in an RFC 9110 token (method, header name): letters,
+# digits and !#$%&'*+-.^_`|~ ; one table lookup per byte.
+_TOKEN = bytearray(256)
+for _c in b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz":
+    _TOKEN[_c] = 1
+# And in a Host value (RFC 3986 reg-name, IP literal, port).
+_HOST = bytearray(256)
+for _c in b"!$&'()*+,;=-._~%:[]0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz":
+    _HOST[_c] = 1
+
+
+def _all_in(table, buf, start, end):
+    for i in range(start, end):
+        if not table[buf[i]]:
+            return False
+    return True
 
 
 def _is_token(buf, start, end):
-    for i in range(start, end):
-        c = buf[i]
-        if not (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 or c in _TCHAR):
-            return False
-    return end > start
+    return end > start and _all_in(_TOKEN, buf, start, end)
 
 
 def _name_is(buf, start, end, lname):
@@ -114,18 +124,28 @@ class Request:
             if c < 33 or c > 126:  # controls, space, DEL, non-ASCII
                 raise HTTPError(400, "bad character in target")
         if buf[start] != _SLASH:
-            if buf.startswith(b"http://", start) or buf.startswith(b"https://", start):
-                # absolute-form (RFC 9112 3.2.2): keep only the path.
-                p = buf.find(b"/", buf.find(b"//", start, end) + 2, end)
-                if p < 0:
-                    self.path = "/"
+            if _name_is(buf, start, start + 7, b"http://") or _name_is(buf, start, start + 8, b"https://"):
+                # absolute-form (RFC 9112 3.2.2): the authority ends at the
+                # first '/', '?' or '#'; what follows is path and query.
+                auth = buf.find(b"//", start, end) + 2
+                start = end
+                for c in b"/?#":
+                    p = buf.find(bytes((c,)), auth, start)
+                    if p >= 0:
+                        start = p
+                if start == end or buf[start] != _SLASH:
+                    self._path_query(buf, start, end, "/")
                     return
-                start = p
             elif end - start == 1 and buf[start] == 42 and self.method == "OPTIONS":
                 self.path = "*"
                 return
             else:
                 raise HTTPError(400, "bad request target")
+        self._path_query(buf, start, end, None)
+
+    def _path_query(self, buf, start, end, path):
+        # buf[start:end] is "/path?query#fragment"; `path` is given when the
+        # target had no path (absolute-form "http://host?q").
         frag = buf.find(b"#", start, end)
         if frag >= 0:
             end = frag
@@ -133,6 +153,9 @@ class Request:
         if q >= 0:
             self.query = buf[q + 1 : end].decode()
             end = q
+        if path is not None:
+            self.path = path
+            return
         if end - start == 1:
             self.path = "/"
             return
@@ -152,8 +175,9 @@ class Request:
         if colon <= start:
             raise HTTPError(400, "malformed header")
         first = buf[start]
-        # Obsolete line folding, or white space before the colon (RFC 9112 5.1).
-        if first == _SP or first == _HT or buf[colon - 1] in (_SP, _HT):
+        # Obsolete line folding, white space before the colon (RFC 9112 5.1),
+        # or any other byte that may not be in a field name.
+        if first == _SP or first == _HT or not _all_in(_TOKEN, buf, start, colon):
             raise HTTPError(400, "malformed header")
         if buf.find(b"\r", start, end) >= 0 or buf.find(b"\x00", start, end) >= 0:
             raise HTTPError(400, "bad character in header")
@@ -166,6 +190,8 @@ class Request:
         n = colon - start
         if n == 4:
             if _name_is(buf, start, colon, b"host"):
+                if not _all_in(_HOST, buf, vs, ve):
+                    raise HTTPError(400, "bad Host header")
                 self._host_count += 1
         elif n == 14:
             if _name_is(buf, start, colon, b"content-length"):
@@ -175,11 +201,12 @@ class Request:
                 self._chunked = True
         elif n == 10:
             if _name_is(buf, start, colon, b"connection"):
-                value = bytes(buf[vs:ve]).lower()
-                if b"close" in value:
-                    self._conn_close = True
-                if b"keep-alive" in value:
-                    self._conn_keep_alive = True
+                for token in bytes(buf[vs:ve]).lower().split(b","):
+                    token = token.strip()
+                    if token == b"close":
+                        self._conn_close = True
+                    elif token == b"keep-alive":
+                        self._conn_keep_alive = True
         elif n == 6:
             if _name_is(buf, start, colon, b"expect"):
                 if bytes(buf[vs:ve]).lower() != b"100-continue":
@@ -188,17 +215,15 @@ class Request:
         self._head_end = end
 
     def _content_length(self, buf, start, end):
-        if end <= start or end - start > _MAX_CONTENT_LENGTH_DIGITS:
-            # Too many digits is still a number, just far too large a body.
-            if end > start and _is_digits(buf, start, end):
-                raise HTTPError(413, "body too large")
+        if end <= start:
             raise HTTPError(400, "bad Content-Length")
         value = 0
         for i in range(start, end):
             d = buf[i] - 48
             if d < 0 or d > 9:
                 raise HTTPError(400, "bad Content-Length")
-            value = value * 10 + d
+            # Capped, so a huge number stays a small int (and gets 413).
+            value = min(value * 10 + d, _LENGTH_CAP)
         if self._has_length and value != self.content_length:
             raise HTTPError(400, "conflicting Content-Length")
         self._has_length = True
@@ -208,6 +233,8 @@ class Request:
         """The blank line arrived: check the head as a whole."""
         if self._host_count > 1 or (self.version == 11 and not self._host_count):
             raise HTTPError(400, "missing or repeated Host header")
+        if self.version == 10:
+            self.expect_continue = False  # RFC 9110 10.1.1: ignored from HTTP/1.0
         if self._chunked:
             # Request bodies must carry Content-Length; RFC 9112 6.1 says 501
             # for a transfer coding the server does not implement.
@@ -239,7 +266,11 @@ class Request:
                 if colon <= 0:
                     continue
                 name = line[:colon].decode().lower()
-                value = line[colon + 1 :].strip().decode()
+                value = line[colon + 1 :].strip()
+                try:
+                    value = value.decode()
+                except UnicodeError:  # obs-text (RFC 9110 5.5): keep the bytes as Latin-1
+                    value = "".join(chr(b) for b in value)
                 h[name] = h[name] + ", " + value if name in h else value
             self._headers = h
         return self._headers
@@ -273,9 +304,3 @@ class Request:
         except ValueError:
             raise HTTPError(400, "bad form data")
 
-
-def _is_digits(buf, start, end):
-    for i in range(start, end):
-        if not 48 <= buf[i] <= 57:
-            return False
-    return True

@@ -14,6 +14,18 @@ JSON = "application/json"
 EVENT_STREAM = "text/event-stream"
 
 
+_SEPARATORS = ' \t\r\n"(),/:;<=>?@[\\]{}'
+
+
+def _is_field_name(name):
+    if not name:
+        return False
+    for ch in name:
+        if ch in _SEPARATORS or ord(ch) < 33 or ord(ch) > 126:
+            return False
+    return True
+
+
 class Response:
     def __init__(self, body=b"", status=200, content_type=TEXT, headers=None):
         if isinstance(body, str):
@@ -68,8 +80,8 @@ class Response:
             if self.headers:
                 for name, value in self.headers:
                     value = str(value)
-                    if "\r" in value or "\n" in value:
-                        raise ValueError("header value with a line break")
+                    if "\r" in value or "\n" in value or not _is_field_name(name):
+                        raise ValueError("bad response header %r" % name)
                     lines.append("%s: %s\r\n" % (name, value))
             self._head = "".join(lines).encode()
         return self._head
