@@ -68,6 +68,14 @@ def big(req):
     return Response(b"x" * int(req.args.get("size", "100000")), 200, "application/octet-stream")
 
 
+@route("/test/heap")
+def heap(req):
+    import gc
+
+    gc.collect()
+    return {"used": gc.mem_alloc(), "free": gc.mem_free(), "active": server.active}
+
+
 @route("/test/stream")
 def stream(req):
     pieces = int(req.args.get("n", "3"))
