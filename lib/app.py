@@ -1,29 +1,19 @@
-# The application: the routes of this firmware on top of the httpd core.
+# The application: this firmware's routes and tasks on top of the httpd core.
 # MIT license
 #
-# The core knows nothing of these pages; the dashboard and the board's API
-# are added here as more routes, without touching lib/httpd.
+# The core (lib/httpd) knows nothing of the board. This module wires the parts
+# together: the board layer, the dashboard and its API, Wi-Fi status; each
+# part adds its own routes through install().
 
 import gc
 from time import ticks_diff, ticks_ms
 
+import board as board_layer
 import httpd
 from httpd import Response, Router
 
 VERSION = "0.1.0"
 
-_INDEX = Response.html(
-    """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Pico W</title></head>
-<body style="font-family:sans-serif;max-width:32em;margin:2em auto">
-<h1>Pico W web server</h1>
-<p>It works. Status as JSON: <a href="/api/status">/api/status</a>;
-health check: <a href="/health">/health</a>.</p>
-</body></html>
-"""
-)
 _HEALTH = Response("ok\n")
 
 
@@ -42,49 +32,60 @@ class Uptime:
         return self._ms // 1000
 
 
-def status(server, uptime):
-    """What /api/status reports: uptime, heap, and the server's counters."""
-    s = server.stats
-    return {
-        "version": VERSION,
-        "uptime_s": uptime.seconds(),
-        "heap_free": gc.mem_free(),
-        "heap_used": gc.mem_alloc(),
-        "http": {
-            "accepted": s.accepted,
-            "active": server.active,
-            "requests": s.requests,
-            "bad_requests": s.bad_requests,
-            "timed_out": s.timed_out,
-            "idle_closed": s.idle_closed,
-            "dropped": s.dropped,
-            "rejected": s.rejected,
-            "evicted": s.evicted,
-            "errors": s.errors,
-        },
-    }
+class App:
+    """Everything the routes need: the server, the board, Wi-Fi, settings."""
+
+    def __init__(self, config, board=None, wifi=None):
+        self.config = config
+        self.router = Router()
+        self.server = httpd.Server(self.router, config)
+        self.board = board or board_layer.create()
+        self.wifi = wifi  # a wifi.Station, or None where there is no Wi-Fi
+        self.uptime = Uptime()
+        self.reset_cause = self.board.reset_cause()
+        self.tasks = []  # coroutines run beside the server
+        self.router.add("/health", lambda request: _HEALTH)
+        self.router.add("/api/status", lambda request: Response.json(self.status()))
+
+    def status(self):
+        """What /api/status reports."""
+        s = self.server.stats
+        board = self.board
+        return {
+            "version": VERSION,
+            "uptime_s": self.uptime.seconds(),
+            "heap_free": gc.mem_free(),
+            "heap_used": gc.mem_alloc(),
+            "board": {
+                "name": board.name,
+                "id": board.unique_id(),
+                "led": board.led,
+                "temperature_c": round(board.temperature_c(), 1),
+                "reset_cause": self.reset_cause,
+            },
+            "wifi": self.wifi.status() if self.wifi else None,
+            "http": {
+                "accepted": s.accepted,
+                "active": self.server.active,
+                "requests": s.requests,
+                "bad_requests": s.bad_requests,
+                "timed_out": s.timed_out,
+                "idle_closed": s.idle_closed,
+                "dropped": s.dropped,
+                "rejected": s.rejected,
+                "evicted": s.evicted,
+                "errors": s.errors,
+            },
+        }
 
 
-def build(config):
-    """The server with this firmware's routes."""
-    router = Router()
-    server = httpd.Server(router, config)
-    uptime = Uptime()
+def build(config, board=None, wifi=None):
+    """The application with every part installed."""
+    import dashboard
 
-    @router.route("/")
-    def index(request):
-        return _INDEX
-
-    @router.route("/health")
-    def health(request):
-        return _HEALTH
-
-    @router.route("/api/status")
-    def api_status(request):
-        return Response.json(status(server, uptime))
-
-    server.uptime = uptime
-    return server
+    app = App(config, board, wifi)
+    dashboard.install(app)
+    return app
 
 
 def main():
@@ -93,7 +94,8 @@ def main():
 
     config = settings.load()
     log.configure(config.LOG_LEVEL)
+    app = build(config)
     try:
-        httpd.run(build(config))
+        httpd.run(app.server, *app.tasks)
     except KeyboardInterrupt:
         log.get_logger("app").info("stopped by Ctrl-C")

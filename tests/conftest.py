@@ -2,6 +2,10 @@ import pytest
 
 from serverproc import ServerProcess
 
+# tests/mp/ and tests/apps/ hold MicroPython code: run on the unix port by
+# test_micropython.py and the server fixtures, never imported by CPython.
+collect_ignore = ["mp", "apps"]
+
 
 @pytest.fixture
 def start_server():

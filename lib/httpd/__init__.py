@@ -12,14 +12,19 @@ from .status import HTTPError
 __version__ = "0.1.0"
 
 
-def run(server):
-    """Serve until Ctrl-C or an error; close every socket on the way out, so a
-    second run (or a soft reset) can bind the port again at once."""
+def run(server, *tasks):
+    """Serve (and run `tasks`, coroutines, beside the server) until Ctrl-C or
+    an error; close every socket on the way out, so a second run (or a soft
+    reset) can bind the port again at once."""
     import asyncio
 
+    async def main():
+        for coro in tasks:
+            asyncio.create_task(coro)
+        await server.serve()
+
     try:
-        asyncio.run(server.serve())
+        asyncio.run(main())
     finally:
-        server.close()
-        asyncio.run(server.wait_closed())
+        asyncio.run(server.shutdown())
         asyncio.new_event_loop()

@@ -37,6 +37,8 @@ class Response:
         self.content_type = content_type
         self.headers = headers  # list of (name, value) or None
         self.stream = None  # async function(send) for a streamed body
+        self.file = None  # path of a file sent as the body, in pieces
+        self.length = len(body)
         self._head = None
 
     @classmethod
@@ -62,6 +64,14 @@ class Response:
         r.stream = source
         return r
 
+    @classmethod
+    def from_file(cls, path, size, content_type, headers=None):
+        """A body read from a file while it is sent, never whole in RAM."""
+        r = cls(b"", 200, content_type, headers)
+        r.file = path
+        r.length = size
+        return r
+
     def add_header(self, name, value):
         if self.headers is None:
             self.headers = []
@@ -76,7 +86,7 @@ class Response:
             if self.content_type and status != 204 and status != 304:
                 lines.append("Content-Type: %s\r\n" % self.content_type)
             if self.stream is None and status >= 200 and status != 204 and status != 304:
-                lines.append("Content-Length: %d\r\n" % len(self.body))
+                lines.append("Content-Length: %d\r\n" % self.length)
             if self.headers:
                 for name, value in self.headers:
                     value = str(value)

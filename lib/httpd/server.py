@@ -187,8 +187,11 @@ class Server:
             c.deadline = None
             c.task.cancel()
 
-    async def wait_closed(self, timeout_ms=2000):
-        """After close(): give cancelled tasks their turn to close sockets (bounded)."""
+    async def shutdown(self, timeout_ms=2000):
+        """close(), then give the cancelled tasks their turn to close their
+        sockets (bounded). Run it as a task of its own: after Ctrl-C the
+        interrupted loop may still think another task is current."""
+        self.close()
         until = ticks_add(ticks_ms(), timeout_ms)
         while (self._conns or self.listening) and ticks_diff(until, ticks_ms()) > 0:
             await asyncio.sleep_ms(10)
@@ -507,11 +510,28 @@ class Server:
             tail = _KEEP_ALIVE_10
         else:
             tail = _CRLF
-        body = b"" if req.method == "HEAD" else resp.body
-        await self._write_all(c, resp.head(), tail, body)
-        if resp.stream is not None and req.method != "HEAD":
-            await self._stream(c, resp.stream, chunked)
+        if req.method == "HEAD":
+            await self._write_all(c, resp.head(), tail)
+        elif resp.file is not None:
+            await self._write_all(c, resp.head(), tail)
+            await self._send_file(c, resp.file, resp.length)
+        else:
+            await self._write_all(c, resp.head(), tail, resp.body)
+            if resp.stream is not None:
+                await self._stream(c, resp.stream, chunked)
         return keep
+
+    async def _send_file(self, c, path, length):
+        # Each piece is read into the shared buffer and handed to the socket
+        # before any await, so the buffer is free for others while we wait.
+        with open(path, "rb") as f:
+            while length > 0:
+                n = f.readinto(self._out)
+                if not n:
+                    raise OSError(5)  # EIO: the file shrank since it was indexed
+                n = min(n, length)
+                length -= n
+                await self._write(c, self._out_mv[:n])
 
     async def _write_all(self, c, *parts):
         """Write the parts in order, gathered into as few writes as fit the

@@ -11,7 +11,8 @@ from httpd import log
 
 config = settings.load()
 log.configure(config.LOG_LEVEL)
-server = app.build(config)
+application = app.build(config)
+server = application.server
 route = server.router.route
 
 
@@ -91,6 +92,6 @@ def stream(req):
 
 
 try:
-    httpd.run(server)
+    httpd.run(server, *application.tasks)
 except KeyboardInterrupt:
     pass

@@ -9,7 +9,7 @@ from httpd import log
 config = settings.load()
 log.configure(config.LOG_LEVEL)
 for run in (1, 2):
-    server = app.build(config)
+    server = app.build(config).server
     try:
         httpd.run(server)
     except KeyboardInterrupt:

@@ -1,0 +1,94 @@
+# Static files from a web root on flash.
+# MIT license
+#
+#   files = StaticFiles("www")
+#   router.add("/static/<path:name>", files.handler)
+#
+# The web root is indexed once: only regular files found under it at start-up
+# can ever be served, looked up by exact name in a dict, so no path a client
+# sends (.., %2e%2e, absolute paths, symlinks, backslashes) reaches the
+# filesystem. A precompressed NAME.gz next to NAME is sent instead, with
+# Content-Encoding: gzip, to clients that accept it. Each file has an ETag
+# (from its size and modification time), so a revalidating browser gets 304.
+# Files are sent from flash in fixed-size pieces, never read whole into RAM.
+
+import os
+
+from .response import Response
+from .status import HTTPError
+
+_DIR = 0x4000
+_FILE = 0x8000
+
+TYPES = {
+    "html": "text/html; charset=utf-8",
+    "css": "text/css; charset=utf-8",
+    "js": "text/javascript; charset=utf-8",
+    "json": "application/json",
+    "txt": "text/plain; charset=utf-8",
+    "svg": "image/svg+xml",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "ico": "image/x-icon",
+    "webmanifest": "application/manifest+json",
+}
+
+
+class _Entry:
+    def __init__(self, path, size, mtime):
+        self.path = path
+        self.size = size
+        self.etag = '"%x-%x"' % (size, mtime)
+        self.gz = None  # _Entry of the .gz variant
+
+
+class StaticFiles:
+    def __init__(self, root, cache_control="no-cache"):
+        self.root = root
+        self.cache_control = cache_control  # no-cache: always revalidate (cheap, via ETag)
+        self._files = {}
+        self._index(root, "")
+        for name in [n for n in self._files if n.endswith(".gz")]:
+            plain = self._files.get(name[:-3])
+            if plain is not None:
+                plain.gz = self._files.pop(name)
+
+    def _index(self, directory, prefix):
+        try:
+            entries = list(os.ilistdir(directory))
+        except OSError:
+            return  # no web root: nothing to serve
+        for entry in entries:
+            name, kind = entry[0], entry[1]
+            if name.startswith("."):
+                continue  # hidden files are never served
+            path = directory + "/" + name
+            if kind == _DIR:
+                self._index(path, prefix + name + "/")
+            elif kind == _FILE:  # symlinks and devices are skipped
+                st = os.stat(path)
+                self._files[prefix + name] = _Entry(path, st[6], st[8])
+
+    def names(self):
+        return sorted(self._files)
+
+    def response(self, name, request):
+        """The Response for file `name` (relative to the root), or HTTPError 404."""
+        entry = self._files.get(name)
+        if entry is None:
+            raise HTTPError(404, "no such file")
+        headers = [("Cache-Control", self.cache_control)]
+        if entry.gz is not None:
+            headers.append(("Vary", "Accept-Encoding"))
+            if "gzip" in request.headers.get("accept-encoding", ""):
+                entry = entry.gz
+                headers.append(("Content-Encoding", "gzip"))
+        headers.append(("ETag", entry.etag))
+        if entry.etag in request.headers.get("if-none-match", ""):
+            return Response(b"", 304, None, headers)
+        ext = name[name.rfind(".") + 1 :] if "." in name else ""
+        return Response.from_file(entry.path, entry.size, TYPES.get(ext, "application/octet-stream"), headers)
+
+    def handler(self, request):
+        """A route handler for a route ending in <path:name>."""
+        return self.response(request.params["name"], request)
