@@ -1,20 +1,300 @@
 # The dashboard people browse to, and the board's JSON API.
 # MIT license
-from httpd import Response
+#
+#   GET  /             the page, rendered with current values (works without JS)
+#   POST /led          form action=on|off|toggle -> 303 See Other, Location: /
+#   GET  /static/...   www/static/ (app.css, app.js), .gz copies when built
+#   GET  /api/led      {"on": bool}
+#   POST|PUT /api/led  {"on": bool} or {"toggle": true} -> {"on": bool}
+#   GET  /api/events   Server-Sent Events: "status" (the /api/status JSON)
+#
+# State changes (POST/PUT) are refused when cross-site (403: an Origin, or
+# without one a Referer, naming another host than Host) and, when API_TOKEN is
+# set, without the token (401). Errors under /api/ are JSON.
+#
+# The page is one bytes template filled with % : a request allocates the page
+# (about 1.5 KB) and a few short strings, nothing else. Styles and script are
+# static files, cached by the browser (ETag) and sent gzip-compressed.
 
-_INDEX = Response.html(
-    """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Pico W</title></head>
-<body style="font-family:sans-serif;max-width:32em;margin:2em auto">
-<h1>Pico W web server</h1>
-<p>It works. Status as JSON: <a href="/api/status">/api/status</a>;
-health check: <a href="/health">/health</a>.</p>
-</body></html>
-"""
+import asyncio
+import gc
+import json
+import sys
+
+from httpd import HTTPError, Response
+from httpd.response import HTML, JSON
+from httpd.server import default_error_response
+from httpd.sse import EventHub
+from httpd.static import StaticFiles
+from httpd.status import reason
+
+_NO_STORE = [("Cache-Control", "no-store")]
+_SEE_INDEX = Response.redirect("/")  # the answer to every accepted form post
+_FORM = "application/x-www-form-urlencoded"
+_DASH = "&mdash;"
+_ACTIONS = ("on", "off", "toggle")
+
+# Kept compact on purpose: every byte is sent on every page load. Values in
+# order: body class, retry ms, backoff ms, LED, token field, temperature,
+# uptime, free heap, Wi-Fi signal, IP address, requests, connections,
+# firmware, version.
+_PAGE = (
+    b'<!doctype html><html lang=en><meta charset=utf-8>'
+    b'<meta name=viewport content="width=device-width,initial-scale=1">'
+    b'<title>Pico W</title><link rel=icon href="data:,">'
+    b'<link rel=stylesheet href=/static/app.css>'
+    b'<body class="%s" data-retry=%d data-backoff=%d><h1>Pico W</h1>'
+    b'<section class=led><i id=d></i>LED <b id=l>%s</b>'
+    b'<form method=post action=/led id=f>'
+    b'<button name=action value=on>On</button>'
+    b'<button name=action value=off>Off</button>'
+    b'<button name=action value=toggle>Toggle</button>%s</form></section>'
+    b'<dl><dt>Temperature<dd id=t>%s'
+    b'<dt>Uptime<dd id=u>%s'
+    b'<dt>Free heap<dd id=m>%s'
+    b'<dt>Wi-Fi signal<dd id=w>%s'
+    b'<dt>IP address<dd id=i>%s'
+    b'<dt>Requests<dd id=r>%d'
+    b'<dt>Connections<dd id=c>%s'
+    b'<dt>Firmware<dd>%s'
+    b'<dt>Version<dd>%s</dl>'
+    b'<p id=s>Reload the page for new values.</p>'
+    b'<script src=/static/app.js defer></script>\n'
+)
+_TOKEN_FIELD = (
+    '<input type=password name=token placeholder=Token aria-label="API token" '
+    'autocomplete=current-password>'
 )
 
 
+def escape(text):
+    """Text made safe to put between HTML tags or in a quoted attribute."""
+    text = str(text)
+    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
+        if a in text:
+            text = text.replace(a, b)
+    return text
+
+
+def uptime_text(s):
+    """'3d 04:05:06', or '04:05:06' in the first day (app.js formats alike)."""
+    days = s // 86400
+    s %= 86400
+    hms = "%02d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60)
+    return "%dd %s" % (days, hms) if days else hms
+
+
+def firmware_text():
+    # sys.version is "3.4.0; MicroPython v1.23.0 on 2024-06-02"
+    v = sys.version
+    text = v[v.find(";") + 1 :].strip() if ";" in v else v
+    machine = getattr(sys.implementation, "_machine", "")
+    return text + (", " + machine if machine else "")
+
+
+def _authority(url):
+    """'http://Host:80/x' -> 'host' (default port dropped); None if not a URL."""
+    i = url.find("://")
+    if i < 0:
+        return None
+    rest = url[i + 3 :]
+    for sep in "/?#":
+        j = rest.find(sep)
+        if j >= 0:
+            rest = rest[:j]
+    return _host(rest, url[:i].lower())
+
+
+def _host(authority, scheme="http"):
+    authority = authority.lower()
+    at = authority.rfind("@")
+    if at >= 0:
+        authority = authority[at + 1 :]
+    default = ":443" if scheme == "https" else ":80"
+    if authority.endswith(default):
+        authority = authority[: -len(default)]
+    return authority
+
+
+def _same(a, b):
+    """a == b in a time that does not tell how many leading characters match."""
+    if len(a) != len(b):
+        return False
+    diff = 0
+    for i in range(len(a)):
+        diff |= ord(a[i]) ^ ord(b[i])
+    return diff == 0
+
+
+def _error_response(request, status, detail=None, headers=None):
+    """The server's error_handler: JSON under /api/, plain text elsewhere.
+    `request` is None, or has path None, when the request line was unreadable."""
+    path = request.path if request is not None else None
+    if path and path.startswith("/api/"):
+        body = json.dumps({"error": detail or reason(status), "status": status})
+        return Response(body, status, JSON, headers)
+    return default_error_response(request, status, detail, headers)
+
+
+class Dashboard:
+    def __init__(self, app):
+        from app import VERSION
+
+        config = app.config
+        self.app = app
+        self.token = getattr(config, "API_TOKEN", None) or None
+        heartbeat = getattr(config, "EVENT_HEARTBEAT_MS", 5000)
+        handler_timeout = app.server.handler_timeout_ms
+        if heartbeat >= handler_timeout:
+            # A stream silent for handler_timeout_ms is cut by the server.
+            app.server.log.warning("EVENT_HEARTBEAT_MS must be below HANDLER_TIMEOUT_MS; using %d",
+                                   handler_timeout // 2)
+            heartbeat = handler_timeout // 2
+        self.hub = EventHub(getattr(config, "MAX_EVENT_STREAMS", 2), heartbeat)
+        self.interval = max(100, getattr(config, "STATUS_INTERVAL_MS", 2000))
+        self.opened = asyncio.Event()  # set when a stream opens: wakes the publisher
+        self.files = StaticFiles(getattr(config, "WWW_ROOT", "www") + "/static")
+        # Parts of the page that never change, escaped once.
+        self.firmware = escape(firmware_text())
+        self.version = escape(VERSION)
+        self.token_field = _TOKEN_FIELD if self.token else ""
+
+    def install(self):
+        app = self.app
+        add = app.router.add
+        add("/", self.index)
+        add("/led", self.led_form, ("POST",))
+        add("/static/<path:name>", self.files.handler)
+        add("/api/led", self.api_led, ("GET", "POST", "PUT"))
+        add("/api/events", self.events)
+        app.server.error_handler = _error_response
+        app.tasks.append(self.publish_status())
+
+    # -- the page -----------------------------------------------------------------
+
+    def index(self, request):
+        app = self.app
+        board = app.board
+        stats = app.server.stats
+        on = board.led
+        signal = ip = _DASH
+        wifi = app.wifi.status() if app.wifi else None
+        if wifi:
+            if wifi.get("connected"):
+                signal = "%d dBm, %s" % (wifi.get("rssi") or 0, escape(wifi.get("ssid") or ""))
+            else:
+                signal = "not connected"
+            ip = escape(wifi.get("ip") or _DASH)
+        body = _PAGE % (
+            "on" if on else "off",
+            self.hub.retry_ms,
+            self.hub.backoff_ms,
+            "On" if on else "Off",
+            self.token_field,
+            "%.1f &deg;C" % board.temperature_c(),
+            uptime_text(app.uptime.seconds()),
+            "%d KB" % (gc.mem_free() // 1024),
+            signal,
+            ip,
+            stats.requests,
+            "%d open, %d total" % (app.server.active, stats.accepted),
+            self.firmware,
+            self.version,
+        )
+        return Response(body, 200, HTML, _NO_STORE)
+
+    def led_form(self, request):
+        """POST /led from the page's form: change the LED, then back to /."""
+        self.check_origin(request)
+        if not request.headers.get("content-type", "").startswith(_FORM):
+            raise HTTPError(415, "send a form (%s)" % _FORM)
+        form = request.form()
+        self.check_token(request, form)
+        action = form.get("action")
+        if action not in _ACTIONS:
+            raise HTTPError(400, "action must be on, off or toggle")
+        self.set_led(not self.app.board.led if action == "toggle" else action == "on")
+        return _SEE_INDEX
+
+    # -- JSON API -------------------------------------------------------------------
+
+    def api_led(self, request):
+        if request.method in ("GET", "HEAD"):
+            return Response.json({"on": self.app.board.led}, 200, _NO_STORE)
+        self.check_origin(request)
+        self.check_token(request, None)
+        kind = request.headers.get("content-type", "")
+        if kind.split(";")[0].strip().lower() != JSON:
+            raise HTTPError(415, "Content-Type must be application/json")
+        data = request.json()
+        if not isinstance(data, dict) or len(data) != 1:
+            raise HTTPError(400, 'send {"on": true|false} or {"toggle": true}')
+        if data.get("toggle") is True:
+            on = not self.app.board.led
+        elif "on" in data and isinstance(data["on"], bool):
+            on = data["on"]
+        else:
+            raise HTTPError(400, 'send {"on": true|false} or {"toggle": true}')
+        self.set_led(on)
+        return Response.json({"on": self.app.board.led}, 200, _NO_STORE)
+
+    def events(self, request):
+        self.opened.set()
+        return self.hub.response([("status", self.status_json())])
+
+    # -- state and its protection -------------------------------------------------------
+
+    def set_led(self, on):
+        self.app.board.set_led(on)
+        if self.hub.count:
+            self.hub.publish("status", self.status_json())
+
+    def status_json(self):
+        return json.dumps(self.app.status())
+
+    def check_origin(self, request):
+        """403 for a state change sent from a page of another site."""
+        headers = request.headers
+        host = _host(headers.get("host", ""))
+        origin = headers.get("origin")
+        if origin is not None:
+            if _authority(origin) != host:
+                raise HTTPError(403, "cross-site request refused")
+        else:
+            referer = headers.get("referer")
+            if referer is not None and _authority(referer) != host:
+                raise HTTPError(403, "cross-site request refused")
+
+    def check_token(self, request, form):
+        """401 when API_TOKEN is set and the request does not carry it."""
+        if self.token is None:
+            return
+        headers = request.headers
+        given = headers.get("x-api-token")
+        if given is None:
+            auth = headers.get("authorization", "")
+            if auth[:7].lower() == "bearer ":
+                given = auth[7:].strip()
+        if given is None and form is not None:
+            given = form.get("token")
+        if given is None or not _same(given, self.token):
+            raise HTTPError(401, "API token missing or wrong", [("WWW-Authenticate", "Bearer")])
+
+    async def publish_status(self):
+        """Push the status to open streams every `interval` ms. With no stream
+        open it waits on an Event, so an idle board does no work at all."""
+        hub = self.hub
+        while True:
+            if not hub.count:
+                self.opened.clear()
+                await self.opened.wait()
+            await asyncio.sleep_ms(self.interval)
+            if hub.count:
+                hub.publish("status", self.status_json())
+
+
 def install(app):
-    app.router.add("/", lambda request: _INDEX)
+    dashboard = Dashboard(app)
+    dashboard.install()
+    app.dashboard = dashboard
+    return dashboard
