@@ -31,3 +31,10 @@ MAX_BODY = 4096  # bytes of request body, from Content-Length; larger gets 413
 
 # -- Logging ---------------------------------------------------------------------
 LOG_LEVEL = "INFO"  # DEBUG, INFO (one line per request), WARNING, ERROR
+
+# -- Dashboard ---------------------------------------------------------------------
+WWW_ROOT = "www"  # web root: only files found under WWW_ROOT/static at start are served, at /static/
+API_TOKEN = None  # when set, POST/PUT of /led and /api/led need it (header or form field), else 401
+MAX_EVENT_STREAMS = 2  # live-update streams (/api/events) at once; a new one closes the oldest
+EVENT_HEARTBEAT_MS = 5000  # comment sent on a quiet stream so it stays open; below HANDLER_TIMEOUT_MS
+STATUS_INTERVAL_MS = 2000  # status pushed to open streams this often; no work while none is open
