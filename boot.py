@@ -1,6 +1,29 @@
-# Runs first at power-up. Wi-Fi joining comes here; for now it only makes
-# lib/ importable where the firmware does not already look there.
+# Runs first at power-up: joins Wi-Fi, bounded (a few attempts with a timeout
+# each) and interruptible with Ctrl-C, so mpremote can always reach the REPL.
+# Whatever happens here, MicroPython runs main.py next: every error is caught
+# and printed, never raised.
 import sys
 
-if "lib" not in sys.path and "/lib" not in sys.path:
-    sys.path.append("lib")
+
+def _join_wifi():
+    import board
+    import settings
+    from httpd import log
+
+    config = settings.load()
+    log.configure(config.LOG_LEVEL)
+    try:
+        import wifi
+    except ImportError:  # a port without Wi-Fi (the unix port)
+        log.get_logger("boot").info("no Wi-Fi on this port")
+        return
+    wifi.boot(config, board.create())
+
+
+try:
+    _join_wifi()
+except KeyboardInterrupt:
+    print("boot.py: interrupted by Ctrl-C; Wi-Fi not joined")
+except Exception as e:
+    print("boot.py: Wi-Fi setup failed; main.py runs anyway:")
+    sys.print_exception(e)

@@ -32,6 +32,26 @@ MAX_BODY = 4096  # bytes of request body, from Content-Length; larger gets 413
 # -- Logging ---------------------------------------------------------------------
 LOG_LEVEL = "INFO"  # DEBUG, INFO (one line per request), WARNING, ERROR
 
+# -- Wi-Fi (the network name and password live in WIFI_CREDENTIALS_FILE) ---------
+WIFI_CREDENTIALS_FILE = "wifi.json"  # {"ssid": ..., "password": ...}; never served or logged
+WIFI_COUNTRY = "XX"  # two-letter country code for radio rules; XX is worldwide-safe
+HOSTNAME = "picow"  # the name the board gives DHCP (and mDNS: http://picow.local/)
+WIFI_POWER_SAVING = False  # power saving makes the board slow or unreachable after idle minutes
+WIFI_CONNECT_TIMEOUT_MS = 15000  # one attempt to join; boot.py never waits longer per attempt
+WIFI_CONNECT_ATTEMPTS = 3  # attempts at boot before the setup portal opens
+WIFI_RETRY_MS = 2000  # first pause between attempts; doubles each time
+WIFI_CHECK_MS = 5000  # how often the monitor checks the link while serving
+WIFI_MAX_BACKOFF_MS = 60000  # longest pause between rejoin attempts while the link is down
+
+# -- Watchdog ------------------------------------------------------------------
+WATCHDOG_MS = 8000  # hardware watchdog timeout (RP2040 max 8388); 0 turns it off. Off on the unix port
+
+# -- Setup portal (when there are no credentials or joining failed) ------------
+PORTAL_SSID = "PicoW-Setup"  # the access point the board opens
+PORTAL_PASSWORD = "picosetup"  # its WPA2 password (8-63 characters); change it
+PORTAL_TIMEOUT_S = 600  # then the board restarts and tries the saved network again
+PORTAL_DNS_PORT = 53  # the captive-portal DNS responder (every name -> the board)
+
 # -- Dashboard ---------------------------------------------------------------------
 WWW_ROOT = "www"  # web root: only files found under WWW_ROOT/static at start are served, at /static/
 API_TOKEN = None  # when set, POST/PUT of /led and /api/led need it (header or form field), else 401

@@ -89,13 +89,37 @@ def build(config, board=None, wifi=None):
 
 
 def main():
+    """Build the application for the mode boot.py chose and serve until Ctrl-C."""
     import settings
     from httpd import log
 
     config = settings.load()
     log.configure(config.LOG_LEVEL)
-    app = build(config)
+    station = mode = None
+    try:
+        import wifi
+
+        station, mode = wifi.station, wifi.mode
+    except ImportError:
+        pass  # no Wi-Fi on this port (the unix port)
+    app = build(config, station.board if station else None, station)
+    if mode == "portal":
+        import portal
+
+        portal.install(app)
+    elif station is not None:
+        app.tasks.append(station.monitor())
+    if config.WATCHDOG_MS:
+        from watchdog import Watchdog
+
+        checks = [("accept task", lambda: app.server.listening)]
+        if mode == "station":
+            checks.append(("Wi-Fi monitor", station.alive))
+        app.tasks.append(Watchdog(app.board, config.WATCHDOG_MS, checks).run())
     try:
         httpd.run(app.server, *app.tasks)
     except KeyboardInterrupt:
+        # A started watchdog cannot be stopped by MicroPython; without this the
+        # REPL the user just reached would reset within seconds.
+        app.board.stop_watchdog()
         log.get_logger("app").info("stopped by Ctrl-C")

@@ -21,6 +21,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 PICO_HEAP = "180K"
 PICO_CLIENT_SOCKETS = 5
+# Where the server's modules come from: lib (the sources) by default;
+# PICO_LIB=build/lib runs the same tests against the .mpy build (make test).
+PICO_LIB = os.environ.get("PICO_LIB") or "lib"
 
 
 def micropython():
@@ -37,7 +40,8 @@ class ServerProcess:
     """One server process; settings are config.py names without PICO_."""
 
     def __init__(self, script="main.py", settings=None, heap=PICO_HEAP,
-                 client_sockets=PICO_CLIENT_SOCKETS, path=("lib", "."), cwd=ROOT, port=None):
+                 client_sockets=PICO_CLIENT_SOCKETS, path=(PICO_LIB, "."), cwd=ROOT, port=None,
+                 env=None, start_timeout=10):
         self.script = script
         self.settings = dict(settings or {})
         self.heap = heap
@@ -45,6 +49,8 @@ class ServerProcess:
         self.path = path
         self.cwd = pathlib.Path(cwd)
         self.port = port or free_port()
+        self.env = dict(env or {})  # extra environment, e.g. for the hardware stand-ins
+        self.start_timeout = start_timeout
         self.proc = None
         self.lines = []
         self.base_fds = None
@@ -52,8 +58,10 @@ class ServerProcess:
 
     # -- lifecycle -----------------------------------------------------------
 
-    def start(self, timeout=10):
+    def start(self, timeout=None):
+        timeout = timeout or self.start_timeout
         env = dict(os.environ)
+        env.update(self.env)
         env["MICROPYPATH"] = ":".join((".frozen",) + tuple(str(p) for p in self.path))
         env["PICO_HOST"] = "127.0.0.1"
         env["PICO_PORT"] = str(self.port)

@@ -1,0 +1,156 @@
+# The setup portal: with no Wi-Fi credentials, or when joining failed, the
+# board opens its own access point and serves a page to choose a network.
+# MIT license
+#
+# The page lists the networks a scan found and takes a name and password. A
+# valid pair is saved to the credentials file and the board restarts to join
+# it. A DNS responder answers every name with the board's address, so phones
+# open the page by themselves. After PORTAL_TIMEOUT_S the board restarts and
+# tries the saved network again (the router may simply have been down).
+
+import asyncio
+
+import network
+import wifi
+from httpd import HTTPError, Response, log
+
+_log = log.get_logger("portal")
+
+# Where phones and computers check for a captive portal.
+_PROBES = ("/generate_204", "/gen_204", "/hotspot-detect.html", "/library/test/success.html",
+           "/connecttest.txt", "/ncsi.txt", "/redirect", "/success.txt", "/canonical.html")
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>Pico W setup</title>
+<style>body{font-family:sans-serif;max-width:26em;margin:1em auto;padding:0 1em}
+label,input,button{display:block;width:100%%;margin:.3em 0}input,button{padding:.5em;font-size:1em}
+.err{color:#b00}li{margin:.2em 0}</style></head><body>
+<h1>Wi-Fi setup</h1>%s
+<form method="post" action="/setup">
+<label>Network <input name="ssid" list="nets" maxlength="32" required value="%s"></label>
+<datalist id="nets">%s</datalist>
+<label>Password <input name="password" type="password" maxlength="64"></label>
+<button>Save and restart</button></form>
+<p>Networks found:</p><ul>%s</ul>
+<p><a href="/?rescan=1">Scan again</a></p></body></html>
+"""
+
+_SAVED = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>Saved</title></head>
+<body style="font-family:sans-serif;max-width:26em;margin:1em auto">
+<h1>Saved</h1><p>The board restarts now and joins <b>%s</b>. Put this device back on
+that network and browse to <b>http://%s.local/</b>, or find the board's address in
+your router's list of devices.</p></body></html>
+"""
+
+
+def _escape(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def start_access_point(config):
+    ap = network.WLAN(network.AP_IF)
+    ap.config(ssid=config.PORTAL_SSID, key=config.PORTAL_PASSWORD)
+    ap.active(True)
+    ip = ap.ifconfig()[0]
+    _log.warning("setup portal: join Wi-Fi %r and browse to http://%s/", config.PORTAL_SSID, ip)
+    return ip
+
+
+class Portal:
+    def __init__(self, app, ip):
+        self.app = app
+        self.ip = ip
+        self.networks = []  # (ssid, rssi, secured), strongest first
+        self.saved = None
+
+    def scan(self):
+        # Scanning needs the station interface up; it blocks for a second or
+        # two, so it happens at start and when the user asks for it.
+        try:
+            sta = network.WLAN(network.STA_IF)
+            sta.active(True)
+            found = {}
+            for ssid, _bssid, _channel, rssi, security, _hidden in sta.scan():
+                try:
+                    name = ssid.decode()
+                except UnicodeError:
+                    continue
+                if name and (name not in found or found[name][0] < rssi):
+                    found[name] = (rssi, security != 0)
+            self.networks = sorted(((n, r, s) for n, (r, s) in found.items()), key=lambda x: -x[1])
+        except OSError as e:
+            _log.error("scan failed: %s", e)
+
+    def page(self, error=None, ssid="", status=200):
+        items = "".join("<li>%s (%d dBm%s)</li>" % (_escape(n), r, ", secured" if s else ", open")
+                        for n, r, s in self.networks) or "<li>none</li>"
+        options = "".join('<option value="%s">' % _escape(n) for n, _r, _s in self.networks)
+        message = '<p class="err">%s</p>' % _escape(error) if error else ""
+        return Response.html(_PAGE % (message, _escape(ssid), options, items), status)
+
+    def show(self, request):
+        if "rescan" in request.args:
+            self.scan()
+        return self.page()
+
+    def save(self, request):
+        origin = request.headers.get("origin")
+        if origin and origin.split("//")[-1] != request.headers.get("host"):
+            raise HTTPError(403, "cross-site form posts are refused")
+        try:
+            form = request.form()
+        except HTTPError:
+            return self.page("The form data is not valid text (UTF-8).", "", 400)
+        ssid = form.get("ssid", "")
+        password = form.get("password", "")
+        problem = wifi.validate(ssid, password)
+        if problem:
+            return self.page(problem, ssid, 400)
+        wifi.save_credentials(self.app.config.WIFI_CREDENTIALS_FILE, ssid, password)
+        _log.warning("credentials for %r saved; restarting", ssid)
+        self.saved = ssid
+        asyncio.create_task(self._restart(1000))
+        return Response.html(_SAVED % (_escape(ssid), _escape(self.app.config.HOSTNAME)))
+
+    def to_portal(self, request):
+        return Response.redirect("http://%s/" % self.ip, 302)
+
+    async def _restart(self, delay_ms):
+        await asyncio.sleep_ms(delay_ms)  # let the answer reach the browser
+        self.app.board.reset()
+
+    async def expire(self):
+        await asyncio.sleep(self.app.config.PORTAL_TIMEOUT_S)
+        _log.warning("setup portal open for %d s without a new network: restarting to try the saved one",
+                     self.app.config.PORTAL_TIMEOUT_S)
+        self.app.board.reset()
+
+
+def install(app):
+    """Turn the application into the setup portal: access point, setup page,
+    captive-portal redirects, DNS responder, time limit."""
+    from dns import CaptiveDNS
+
+    config = app.config
+    ip = start_access_point(config)
+    portal = Portal(app, ip)
+    portal.scan()
+    router = app.router
+    router.add("/", portal.show)
+    router.add("/setup", portal.show)
+    router.add("/setup", portal.save, ("POST",))
+    for path in _PROBES:
+        router.add(path, portal.to_portal)
+    # Any other unknown page sends the browser to the setup page too.
+    plain = app.server.error_handler
+
+    def errors(request, status, detail=None, headers=None):
+        if status == 404 and request is not None and request.method in ("GET", "HEAD"):
+            return portal.to_portal(request)
+        return plain(request, status, detail, headers)
+
+    app.server.error_handler = errors
+    app.tasks.append(CaptiveDNS(ip, config.PORTAL_DNS_PORT).run())
+    app.tasks.append(portal.expire())
+    return portal

@@ -1,0 +1,37 @@
+# Feeds the hardware watchdog only while the firmware is healthy.
+# MIT license
+#
+# The feeding task runs in the same event loop as the web server. If the loop
+# wedges (a handler that never yields, a driver call that hangs), the task
+# stops running and the RP2040 resets the board. If the loop still runs but a
+# part that must never stop has stopped (the server's accept task, the Wi-Fi
+# monitor), the checks fail, feeding stops, and the board resets as well.
+
+import asyncio
+
+from httpd import log
+
+_log = log.get_logger("watchdog")
+
+
+class Watchdog:
+    def __init__(self, board, timeout_ms, checks):
+        self.board = board
+        self.timeout_ms = timeout_ms
+        self.checks = checks  # (name, function returning True while healthy)
+        self.failed = None  # name of the check that stopped the feeding
+
+    async def run(self):
+        self.board.start_watchdog(self.timeout_ms)
+        _log.info("watchdog started: %d ms", self.timeout_ms)
+        interval = max(self.timeout_ms // 4, 100)
+        while True:
+            await asyncio.sleep_ms(interval)  # first check once the server is up
+            for name, check in self.checks:
+                if not check():
+                    if self.failed is None:
+                        _log.error("%s failed: no longer feeding the watchdog; the board will reset", name)
+                    self.failed = name
+                    break
+            else:
+                self.board.feed_watchdog()
