@@ -1,0 +1,248 @@
+"""make deploy against a board stand-in: the MicroPython unix port behind
+socat, driven by the real mpremote (see standin.py). No Pico W needed.
+
+A first deploy to the stand-in takes a while (mpremote writes a file in
+256-byte pieces, one REPL round trip each), so the tests of a deployed board
+share one, in file order: each leaves it deployed as it found it."""
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+import client
+from serverproc import ROOT, ServerProcess, free_port
+from standin import StandIn, full_filesystem, older_firmware
+
+TOP = ("boot.py", "main.py", "config.py")
+CREDENTIALS = {"ssid": "test-network", "password": "not-a-real-pass-7Qz"}
+
+
+def make(*args, timeout=300, stdin=None):
+    run = subprocess.run(["make", "--no-print-directory"] + list(args), cwd=ROOT, capture_output=True,
+                         text=True, timeout=timeout, input=stdin)
+    run.output = run.stdout + run.stderr
+    return run
+
+
+@pytest.fixture(scope="module")
+def wifi_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("credentials") / "wifi.json"
+    path.write_text(json.dumps(CREDENTIALS))
+    return path
+
+
+@pytest.fixture(scope="module")
+def deployed(wifi_file):
+    """A stand-in with a first deploy done: (board, that deploy's run)."""
+    with StandIn() as b:
+        # the stand-in answers mpremote before any test relies on it
+        assert b.exec("print(1)").strip() == "1"
+        run = deploy(b, wifi_file)
+        assert run.returncode == 0, run.output
+        yield b, run
+
+
+@pytest.fixture
+def board():
+    with StandIn() as b:
+        # the stand-in answers mpremote before any test relies on it
+        assert b.exec("print(1)").strip() == "1"
+        yield b
+
+
+def deploy(board, wifi_file, *extra):
+    return make("deploy", "DEVICE=" + board.device, "OFFLINE=1", "WIFI_FILE=%s" % wifi_file, *extra)
+
+
+def expected_files(wifi_file):
+    files = {p.relative_to(ROOT / "build").as_posix(): p.read_bytes()
+             for p in sorted((ROOT / "build" / "lib").rglob("*")) if p.is_file()}
+    if (ROOT / "build" / "www").is_dir():
+        files.update({p.relative_to(ROOT / "build").as_posix(): p.read_bytes()
+                      for p in sorted((ROOT / "build" / "www").rglob("*")) if p.is_file()})
+    for name in TOP:
+        files[name] = (ROOT / name).read_bytes()
+    files["wifi.json"] = wifi_file.read_bytes()
+    return files
+
+
+def assert_clear_refusal(run):
+    assert run.returncode != 0
+    assert "Traceback" not in run.output
+    assert "error: " in run.stderr
+
+
+def mtimes(board):
+    return {p.relative_to(board.flash).as_posix(): p.stat().st_mtime_ns
+            for p in board.flash.rglob("*") if p.is_file()}
+
+
+# -- a working board -------------------------------------------------------------------
+
+
+def test_deploy_copies_the_build_entry_points_and_credentials_and_reports_mip_skipped(deployed, wifi_file):
+    board, run = deployed
+    expected = expected_files(wifi_file)
+    assert board.files() == expected
+    assert not any(name.endswith(".py") for name in board.files() if name.startswith("lib/"))
+    assert "mip install logging: SKIPPED" in run.output
+    assert "mip install logging: done" not in run.output
+    assert "copied %d files, 0 up to date" % len(expected) in run.output
+    assert CREDENTIALS["password"] not in run.output and CREDENTIALS["ssid"] not in run.output
+
+
+def test_deployed_board_serves_the_application_like_the_source_tree(deployed):
+    board, _ = deployed
+    # the stand-in's flash, served by the unix port in the Pico W profile
+    with ServerProcess(cwd=board.flash, path=("lib", ".")) as on_board, \
+            ServerProcess(path=("lib", ".")) as source:
+        for path in ("/", "/health", "/api/status"):
+            a = client.get(on_board.port, path)
+            b = client.get(source.port, path)
+            assert (a.status, a.header("content-type")) == (b.status, b.header("content-type")), path
+            if path == "/api/status":
+                sa, sb = json.loads(a.body), json.loads(b.body)
+                assert sa.keys() == sb.keys() and sa["version"] == sb["version"]
+                assert sa["http"].keys() == sb["http"].keys()
+            else:  # the page shows live figures (uptime, free heap): compare all but numbers
+                assert re.sub(rb"\d+", b"0", a.body) == re.sub(rb"\d+", b"0", b.body), path
+        assert b"ok" in client.get(on_board.port, "/health").body
+        assert "Traceback" not in on_board.output()
+
+
+def test_second_deploy_copies_nothing_and_leaves_the_files_untouched(deployed, wifi_file):
+    board, first = deployed
+    before = mtimes(board)
+    run = deploy(board, wifi_file)
+    assert run.returncode == 0, run.output
+    assert "copied 0 files, %d up to date" % len(before) in run.output
+    assert "  copied " not in run.output
+    assert mtimes(board) == before
+
+
+def test_deploy_copies_only_what_differs_and_removes_a_shadowing_source(deployed, wifi_file):
+    board, _ = deployed
+    (board.flash / "lib" / "app.mpy").write_bytes(b"stale")
+    (board.flash / "lib" / "settings.py").write_text("raise ImportError('old source copy')\n")
+    run = deploy(board, wifi_file)
+    assert run.returncode == 0, run.output
+    assert "copied 1 file, " in run.output and "  copied lib/app.mpy" in run.output
+    assert "removed lib/settings.py" in run.output
+    assert board.files() == expected_files(wifi_file)
+
+
+def test_failed_mip_install_is_a_warning_naming_the_command_to_run_later(deployed, wifi_file):
+    board, _ = deployed
+    run = make("deploy", "DEVICE=" + board.device, "WIFI_FILE=%s" % wifi_file)
+    assert run.returncode == 0, run.output
+    assert "Traceback" not in run.output
+    if "mip install logging: done" not in run.output:  # no internet: the usual case here
+        assert "WARNING: mip install logging FAILED" in run.output
+        assert "make deps DEVICE=" + board.device in run.output
+    assert "wifi.json" in board.files()
+
+
+# -- boards deploy refuses, before copying anything ----------------------------------------
+
+
+@pytest.mark.parametrize("mpy,version,words", [
+    (4614, (1, 22, 2), "MicroPython 1.22.2 (.mpy format 6.2"),  # armv6m, .mpy 6.2: a Pico W on 1.22
+    (5 | 4 << 10, (1, 18, 0), "MicroPython 1.18.0, whose .mpy format 5.0 is older"),
+], ids=["micropython_1_22", "mpy_format_5"])
+def test_board_with_older_firmware_is_refused_with_the_firmware_to_flash(wifi_file, mpy, version, words):
+    with StandIn(pretend=older_firmware(mpy, version)) as board:
+        run = deploy(board, wifi_file)
+        assert_clear_refusal(run)
+        assert words in run.stderr
+        assert "RPI_PICO_W" in run.stderr and "MicroPython 1.23 or newer" in run.stderr
+        assert "Nothing was written to the board." in run.stderr
+        assert board.files() == {}
+
+
+def test_board_with_a_full_filesystem_is_refused(wifi_file):
+    with StandIn(pretend=full_filesystem(free_blocks=3)) as board:
+        run = deploy(board, wifi_file)
+        assert_clear_refusal(run)
+        assert "filesystem is too full" in run.stderr and "only 12 KB is free" in run.stderr
+        assert board.files() == {}
+
+
+def test_no_board_at_the_address_is_a_sentence_not_a_traceback(wifi_file):
+    run = make("deploy", "DEVICE=socket://127.0.0.1:%d" % free_port(), "OFFLINE=1",
+               "WIFI_FILE=%s" % wifi_file)
+    assert_clear_refusal(run)
+    assert "Cannot open socket://127.0.0.1:" in run.stderr
+
+
+def test_no_usb_board_connected_is_a_sentence(wifi_file):
+    from serial.tools import list_ports  # pyserial, mpremote's dependency
+
+    if any(p.vid is not None for p in list_ports.comports()):
+        pytest.skip("a USB serial device is connected here")
+    run = make("deploy", "OFFLINE=1", "WIFI_FILE=%s" % wifi_file)
+    assert_clear_refusal(run)
+    assert "No board found" in run.stderr
+
+
+def test_board_that_does_not_answer_the_repl_is_a_sentence(wifi_file):
+    with StandIn(command="sleep 60") as silent:
+        run = deploy(silent, wifi_file)
+        assert_clear_refusal(run)
+        assert "does not answer as a MicroPython REPL" in run.stderr
+
+
+def test_credentials_file_that_is_not_json_is_refused_without_showing_it(board, tmp_path):
+    bad = tmp_path / "wifi.json"
+    bad.write_text('ssid = "secret-ssid-9"')
+    run = deploy(board, bad)
+    assert_clear_refusal(run)
+    assert "not valid JSON" in run.stderr and "secret-ssid-9" not in run.output
+    assert board.files() == {}
+
+
+# -- wipe ---------------------------------------------------------------------------------
+
+
+def put(board, files):
+    """Lay files onto the stand-in's flash directly, as a deploy leaves them."""
+    for name, data in files.items():
+        (board.flash / name).parent.mkdir(parents=True, exist_ok=True)
+        (board.flash / name).write_bytes(data)
+
+
+def test_wipe_asks_first_and_removes_nothing_without_yes(board, wifi_file):
+    put(board, expected_files(wifi_file))
+    before = board.files()
+    run = make("wipe", "DEVICE=" + board.device, stdin="n\n")
+    assert run.returncode != 0 and "Nothing removed" in run.output
+    assert board.files() == before
+
+
+def test_wipe_removes_our_files_and_keeps_others(board, wifi_file):
+    put(board, expected_files(wifi_file))
+    (board.flash / "lib" / "logging.mpy").write_bytes(b"M\x06\x00\x1f")
+    (board.flash / "notes.txt").write_text("mine")
+    run = make("wipe", "DEVICE=" + board.device, "YES=1")
+    assert run.returncode == 0, run.output
+    assert board.files() == {"lib/logging.mpy": b"M\x06\x00\x1f", "notes.txt": b"mine"}
+
+
+# -- the commands are documented ----------------------------------------------------------
+
+
+def test_make_help_lists_every_target():
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.search(r"^\.PHONY:(.*)$", makefile, re.M).group(1).split())
+    run = make("help")
+    listed = [ln.split()[1] for ln in run.stdout.splitlines() if ln.startswith("make ")]
+    assert targets == set(listed) and len(listed) == len(set(listed)), run.stdout
+
+
+def test_credentials_file_is_ignored_by_git_and_the_example_is_committed():
+    assert json.loads((ROOT / "wifi.example.json").read_text()).keys() == {"ssid", "password"}
+    ignored = subprocess.run(["git", "check-ignore", "-q", "wifi.json"], cwd=ROOT)
+    assert ignored.returncode == 0
+    assert os.path.exists(ROOT / "wifi.example.json")
