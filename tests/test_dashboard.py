@@ -1,0 +1,773 @@
+"""The dashboard and its JSON API over real sockets: every route, status,
+header and refusal, the no-JavaScript flow, Server-Sent Events, page weight.
+
+Every server runs on the MicroPython unix port in the Pico W profile (180K
+heap, 5 client sockets). Static files are served from a built web root: the
+www/ sources with a gzip copy beside each file, as `make build` makes them
+for the board, plus a few traps (symlinks leading out, a hidden file) that
+must never be served.
+"""
+
+import gzip
+import json
+import os
+import re
+import socket
+import time
+
+import pytest
+
+import client
+from serverproc import ROOT, ServerProcess
+from webroot import WWW, build_web_root
+
+TOKEN = "s3cret-T0ken"
+# The page, app.css.gz and app.js.gz together, as sent: one Pico W TCP send
+# window (TCP_SND_BUF = 6400 bytes) holds all of it. The README explains it.
+PAGE_WEIGHT_BUDGET = 6144
+# Files whose contents must never be reachable; a marker of each.
+SECRETS = {
+    "config.py": b"MAX_BODY",
+    "main.py": b"import app",
+    "lib/app.py": b"class App",
+}
+
+
+# -- fixtures ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def web_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("web") / "www"
+    build_web_root(root)
+    static = root / "static"
+    # Traps: links from inside the web root to files and folders outside it.
+    os.symlink(ROOT / "config.py", static / "config.py")
+    os.symlink(ROOT / "lib", static / "lib")
+    os.symlink(ROOT, static / "up")
+    (static / ".hidden").write_text("hidden file\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def app_server(web_root):
+    """One server for the tests that change nothing but the LED."""
+    srv = ServerProcess(settings={"WWW_ROOT": web_root})
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def token_server(web_root):
+    """A server with API_TOKEN set."""
+    srv = ServerProcess(settings={"WWW_ROOT": web_root, "API_TOKEN": TOKEN})
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+# -- helpers ----------------------------------------------------------------------
+
+
+def get_json(port, path):
+    r = client.get(port, path)
+    assert r.status == 200, r
+    assert r.header("content-type") == "application/json"
+    return json.loads(r.body)
+
+
+def led(port):
+    return get_json(port, "/api/status")["board"]["led"]
+
+
+def api_led(port, body, method="POST", headers=None, content_type="application/json"):
+    h = {"Content-Type": content_type}
+    h.update(headers or {})
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    return client.request(port, method, "/api/led", h, body)
+
+
+def form_post(port, fields, headers=None, path="/led"):
+    h = {"Content-Type": "application/x-www-form-urlencoded"}
+    h.update(headers or {})
+    return client.request(port, "POST", path, h, fields)
+
+
+def set_led(port, on):
+    r = api_led(port, {"on": on})
+    assert r.status == 200, r
+    assert json.loads(r.body) == {"on": on}
+
+
+def assert_json_error(r, status):
+    assert r.status == status, r
+    assert r.header("content-type") == "application/json"
+    data = json.loads(r.body)
+    assert data["status"] == status
+    assert isinstance(data["error"], str) and data["error"]
+    return data
+
+
+# -- the page ---------------------------------------------------------------------
+
+
+def test_index_is_a_small_html_page_rendered_with_current_values(app_server):
+    port = app_server.port
+    set_led(port, True)
+    r = client.get(port, "/")
+    assert r.status == 200
+    assert r.header("content-type") == "text/html; charset=utf-8"
+    assert int(r.header("content-length")) == len(r.body)
+    assert r.header("cache-control") == "no-store"  # always the current values
+    page = r.body.decode()
+    assert page.startswith("<!doctype html>")
+    assert 'name=viewport content="width=device-width,initial-scale=1"' in page
+    assert "<link rel=stylesheet href=/static/app.css>" in page
+    assert "<script src=/static/app.js defer></script>" in page
+    assert '<b id=l>On</b>' in page and 'class="on"' in page
+    assert re.search(r"<dd id=t>\d+\.\d &deg;C", page)
+    assert re.search(r"<dd id=u>\d\d:\d\d:\d\d<", page)
+    assert re.search(r"<dd id=m>\d+ KB<", page)
+    assert "<dd id=w>&mdash;" in page and "<dd id=i>&mdash;" in page  # no Wi-Fi on the unix port
+    assert re.search(r"<dd id=r>\d+<", page)
+    assert re.search(r"<dd id=c>\d+ open, \d+ total<", page)
+    assert "MicroPython" in page
+    status = get_json(port, "/api/status")
+    assert "<dt>Version<dd>%s<" % status["version"] in page
+    # On, Off and Toggle as one plain form: works without JavaScript.
+    assert "<form method=post action=/led" in page
+    for action in ("on", "off", "toggle"):
+        assert "<button name=action value=%s>" % action in page
+    assert "type=password" not in page  # no token field while API_TOKEN is off
+    # No external resources: every URL is on the board itself.
+    assert not re.search(r"(src|href)=[\"']?(https?:)?//", page)
+    set_led(port, False)
+    page = client.get(port, "/").body.decode()
+    assert '<b id=l>Off</b>' in page and 'class="off"' in page
+
+
+def test_head_of_index_has_headers_and_no_body(app_server):
+    r = client.request(app_server.port, "HEAD", "/")
+    assert r.status == 200 and r.body == b""
+    assert r.header("content-type") == "text/html; charset=utf-8"
+    assert int(r.header("content-length")) > 500
+
+
+def test_health_and_status_are_still_served(app_server):
+    assert client.get(app_server.port, "/health").body == b"ok\n"
+    status = get_json(app_server.port, "/api/status")
+    assert {"version", "uptime_s", "heap_free", "board", "wifi", "http"} <= set(status)
+
+
+# -- static files -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name,ctype", [("app.css", "text/css; charset=utf-8"),
+                                        ("app.js", "text/javascript; charset=utf-8")])
+def test_static_file_plain_with_type_length_etag_cache_control_vary(app_server, name, ctype):
+    r = client.get(app_server.port, "/static/" + name)
+    assert r.status == 200
+    assert r.header("content-type") == ctype
+    assert r.body == (WWW / "static" / name).read_bytes()
+    assert int(r.header("content-length")) == len(r.body)
+    assert r.header("content-encoding") is None
+    assert r.header("cache-control") == "no-cache"  # revalidated each time, cheaply (304)
+    assert r.header("vary") == "Accept-Encoding"  # a gzip copy exists
+    assert re.fullmatch(r'"[0-9a-f]+-[0-9a-f]+"', r.header("etag"))
+
+
+@pytest.mark.parametrize("name", ["app.css", "app.js"])
+def test_static_file_gzip_when_accepted(app_server, web_root, name):
+    r = client.get(app_server.port, "/static/" + name, {"Accept-Encoding": "gzip, deflate, br"})
+    assert r.status == 200
+    assert r.header("content-encoding") == "gzip"
+    assert r.header("vary") == "Accept-Encoding"
+    assert r.body == (web_root / "static" / (name + ".gz")).read_bytes()
+    assert gzip.decompress(r.body) == (WWW / "static" / name).read_bytes()
+    assert int(r.header("content-length")) == len(r.body) < len(gzip.decompress(r.body))
+    plain = client.get(app_server.port, "/static/" + name)
+    assert plain.header("etag") != r.header("etag")  # the two variants differ
+
+
+@pytest.mark.parametrize("encoding", [None, "gzip"])
+def test_static_file_revalidation_answers_304_without_body(app_server, encoding):
+    h = {"Accept-Encoding": encoding}
+    first = client.get(app_server.port, "/static/app.js", h)
+    etag = first.header("etag")
+    r = client.get(app_server.port, "/static/app.js", dict(h, **{"If-None-Match": etag}))
+    assert r.status == 304
+    assert r.body == b""
+    assert r.header("content-length") is None and r.header("content-type") is None
+    assert r.header("etag") == etag
+    assert r.header("cache-control") == "no-cache"
+    # A stale ETag gets the file again.
+    r = client.get(app_server.port, "/static/app.js", dict(h, **{"If-None-Match": '"0-0"'}))
+    assert r.status == 200 and r.body == first.body
+
+
+def test_static_files_from_the_unbuilt_www_folder_have_no_gzip_variant(start_server):
+    srv = start_server()  # WWW_ROOT default "www": the sources, no .gz copies
+    r = client.get(srv.port, "/static/app.css", {"Accept-Encoding": "gzip"})
+    assert r.status == 200
+    assert r.header("content-encoding") is None and r.header("vary") is None
+    assert r.body == (WWW / "static" / "app.css").read_bytes()
+
+
+TRAVERSALS = [
+    "/static/../config.py",
+    "/static/../../config.py",
+    "/static/%2e%2e/config.py",
+    "/static/%2E%2E/%2E%2E/config.py",
+    "/static/..%2fconfig.py",
+    "/static/%2e%2e%2fconfig.py",
+    "/static/%2e%2e%2f%2e%2e%2fconfig.py",
+    "/static/%252e%252e/config.py",
+    "/static/..\\config.py",
+    "/static/..%5cconfig.py",
+    "/static/..%5c..%5cconfig.py",
+    "/static//etc/passwd",
+    "/static/%2fetc%2fpasswd",
+    "/static/%2f..%2fconfig.py",
+    "/static/app.css/../../config.py",
+    "/static/./app.css",
+    "/static/C:\\config.py",
+    "/static/config.py",  # a symlink inside the web root to ../config.py
+    "/static/lib/app.py",  # a symlinked folder leading out
+    "/static/up/config.py",
+    "/static/up/main.py",
+    "/static/.hidden",
+    "/static/app.css.gz",  # variants are chosen by the server, not named by clients
+    "/static/",
+    "/static",
+    "/../config.py",
+    "/config.py",
+    "/wifi.json",
+    "/secrets.py",
+    "/main.py",
+    "/boot.py",
+    "/lib/app.py",
+    "/lib/dashboard.py",
+    "/www/static/app.css",
+    "/%2e%2e/config.py",
+]
+
+
+@pytest.mark.parametrize("path", TRAVERSALS)
+def test_paths_outside_the_web_root_are_404_and_never_return_file_contents(app_server, path):
+    r = client.raw(app_server.port, ("GET %s HTTP/1.1\r\nHost: pico.test\r\n\r\n" % path).encode())
+    assert r.status == 404, r
+    assert r.header("content-type") == "text/plain; charset=utf-8"
+    for marker in list(SECRETS.values()) + [b"root:", b"hidden file", b"{"]:
+        assert marker not in r.body, (path, r.body)
+    assert len(r.body) < 100
+
+
+@pytest.mark.parametrize("path", ["/static/%00config.py", "/static/%zz", "/static/\x7f"])
+def test_malformed_static_paths_are_400(app_server, path):
+    r = client.raw(app_server.port, ("GET %s HTTP/1.1\r\nHost: pico.test\r\n\r\n" % path).encode())
+    assert r.status == 400, r
+    assert b"MAX_BODY" not in r.body
+
+
+# -- the JSON API ---------------------------------------------------------------------
+
+
+def test_api_led_get_answers_the_state(app_server):
+    port = app_server.port
+    set_led(port, True)
+    r = client.get(port, "/api/led")
+    assert r.status == 200
+    assert r.header("content-type") == "application/json"
+    assert r.header("cache-control") == "no-store"
+    assert json.loads(r.body) == {"on": True}
+    set_led(port, False)
+    assert json.loads(client.get(port, "/api/led").body) == {"on": False}
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_api_led_sets_and_toggles(app_server, method):
+    port = app_server.port
+    for on in (True, False, True):
+        r = api_led(port, {"on": on}, method)
+        assert r.status == 200 and json.loads(r.body) == {"on": on}
+        assert led(port) is on
+    r = api_led(port, {"toggle": True}, method)
+    assert r.status == 200 and json.loads(r.body) == {"on": False}
+    assert led(port) is False
+    r = api_led(port, {"toggle": True}, method, content_type="application/json; charset=utf-8")
+    assert r.status == 200 and json.loads(r.body) == {"on": True}
+    assert led(port) is True
+
+
+@pytest.mark.parametrize("body", [
+    b"", b"{", b"on=true", b"\xff\xfe", b"null", b"true", b"[]", b"{}", b'"on"',
+    b'{"on": 1}', b'{"on": "true"}', b'{"on": null}', b'{"toggle": false}', b'{"toggle": 1}',
+    b'{"on": true, "toggle": true}', b'{"on": true, "extra": 1}', b'{"led": true}',
+])
+def test_api_led_bad_json_or_fields_is_400_json(app_server, body):
+    port = app_server.port
+    set_led(port, False)
+    r = api_led(port, body)
+    assert_json_error(r, 400)
+    assert led(port) is False
+
+
+@pytest.mark.parametrize("ctype", [None, "text/plain", "application/x-www-form-urlencoded",
+                                   "application/jsonp", "text/json", "multipart/form-data"])
+def test_api_led_other_content_type_is_415_json(app_server, ctype):
+    port = app_server.port
+    set_led(port, False)
+    r = api_led(port, {"on": True}, content_type=ctype)
+    assert_json_error(r, 415)
+    assert led(port) is False
+
+
+@pytest.mark.parametrize("method", ["DELETE", "PATCH"])
+def test_api_led_other_method_is_405_json_with_allow(app_server, method):
+    r = client.request(app_server.port, method, "/api/led")
+    assert_json_error(r, 405)
+    assert r.header("allow") == "GET, HEAD, OPTIONS, POST, PUT"
+
+
+def test_api_events_and_status_refuse_post_with_405_json(app_server):
+    for path in ("/api/events", "/api/status"):
+        r = client.request(app_server.port, "POST", path, {"Content-Type": "application/json"}, "{}")
+        assert_json_error(r, 405)
+        assert "GET" in r.header("allow")
+
+
+def test_api_led_body_over_max_body_is_413_json_before_it_is_read(app_server):
+    head = ("POST /api/led HTTP/1.1\r\nHost: pico.test\r\nContent-Type: application/json\r\n"
+            "Content-Length: 5000\r\n\r\n").encode()
+    with client.Conn(app_server.port) as c:
+        c.send(head)  # the body is never sent: the answer comes first
+        r = c.read_response()
+    assert_json_error(r, 413)
+    assert r.header("connection") == "close"
+
+
+def test_unknown_api_path_is_404_json_and_other_errors_stay_plain_text(app_server):
+    assert_json_error(client.get(app_server.port, "/api/nothing"), 404)
+    r = client.get(app_server.port, "/nothing")
+    assert r.status == 404 and r.header("content-type") == "text/plain; charset=utf-8"
+    # A request line that cannot be parsed has no path: plain text, and the server goes on.
+    r = client.raw(app_server.port, b"GARBAGE\r\n\r\n")
+    assert r.status == 400 and r.header("content-type") == "text/plain; charset=utf-8"
+    # A bad header after an /api/ request line: the path is known, so JSON.
+    r = client.raw(app_server.port, b"GET /api/led HTTP/1.1\r\nHost: pico.test\r\nBad header\r\n\r\n")
+    assert_json_error(r, 400)
+    assert client.get(app_server.port, "/api/led").status == 200
+
+
+def test_options_on_api_led_lists_the_methods(app_server):
+    r = client.request(app_server.port, "OPTIONS", "/api/led")
+    assert r.status == 204
+    assert r.header("allow") == "GET, HEAD, OPTIONS, POST, PUT"
+
+
+# -- the no-JavaScript flow -------------------------------------------------------------
+
+
+def test_no_js_toggle_posts_the_form_then_303_back_to_the_page_showing_the_new_state(app_server):
+    port = app_server.port
+    set_led(port, False)
+    for expected in (True, False, True):
+        r = form_post(port, "action=toggle", {"Origin": "http://pico.test"})
+        assert r.status == 303
+        assert r.header("location") == "/"
+        assert r.header("content-length") == "0" and r.body == b""
+        page = client.get(port, "/").body.decode()
+        assert "<b id=l>%s</b>" % ("On" if expected else "Off") in page
+        assert led(port) is expected
+    for action, expected in (("off", False), ("off", False), ("on", True), ("on", True)):
+        assert form_post(port, "action=" + action).status == 303
+        assert led(port) is expected
+        assert json.loads(client.get(port, "/api/led").body) == {"on": expected}
+
+
+def test_led_form_refuses_bad_action_wrong_type_and_get(app_server):
+    port = app_server.port
+    set_led(port, False)
+    r = form_post(port, "action=explode")
+    assert r.status == 400 and r.header("content-type") == "text/plain; charset=utf-8"
+    assert form_post(port, "").status == 400
+    assert form_post(port, "action=%zz").status == 400
+    r = client.request(port, "POST", "/led", {"Content-Type": "application/json"}, '{"action": "on"}')
+    assert r.status == 415 and r.header("content-type") == "text/plain; charset=utf-8"
+    r = client.get(port, "/led")
+    assert r.status == 405 and r.header("allow") == "OPTIONS, POST"
+    assert r.header("content-type") == "text/plain; charset=utf-8"
+    assert led(port) is False
+
+
+# -- cross-site requests ------------------------------------------------------------------
+
+
+CROSS_SITE = [
+    {"Origin": "http://evil.example"},
+    {"Origin": "https://evil.example"},
+    {"Origin": "http://pico.test:8080"},  # same host, another port: another origin
+    {"Origin": "http://pico.test.evil.example"},
+    {"Origin": "null"},  # sandboxed frames, file: pages
+    {"Referer": "http://evil.example/page.html"},
+    {"Referer": "http://evil.example/?http://pico.test/"},
+    {"Origin": "http://evil.example", "Referer": "http://pico.test/"},
+]
+SAME_SITE = [
+    {},  # no Origin, no Referer: curl, scripts
+    {"Origin": "http://pico.test"},
+    {"Origin": "http://PICO.test:80"},
+    {"Referer": "http://pico.test/"},
+    {"Origin": "http://pico.test", "Referer": "http://elsewhere.example/"},
+]
+
+
+@pytest.mark.parametrize("headers", CROSS_SITE)
+def test_cross_site_state_changes_are_403(app_server, headers):
+    port = app_server.port
+    set_led(port, False)
+    r = form_post(port, "action=on", headers)
+    assert r.status == 403 and r.header("content-type") == "text/plain; charset=utf-8"
+    for method in ("POST", "PUT"):
+        assert_json_error(api_led(port, {"on": True}, method, headers), 403)
+    assert led(port) is False
+
+
+@pytest.mark.parametrize("headers", SAME_SITE)
+def test_same_site_or_originless_state_changes_are_allowed(app_server, headers):
+    port = app_server.port
+    set_led(port, False)
+    assert form_post(port, "action=on", headers).status == 303
+    assert led(port) is True
+    assert api_led(port, {"on": False}, "PUT", headers).status == 200
+    assert led(port) is False
+
+
+# -- the API token -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"X-API-Token": "wrong"},
+    {"X-API-Token": TOKEN[:-1]},
+    {"X-API-Token": TOKEN + "x"},
+    {"Authorization": "Bearer wrong"},
+    {"Authorization": "Basic " + TOKEN},
+    {"Authorization": TOKEN},
+])
+def test_state_changes_without_the_right_token_are_401(token_server, headers):
+    port = token_server.port
+    set_led_with_token(port, False)
+    for method in ("POST", "PUT"):
+        r = api_led(port, {"on": True}, method, headers)
+        assert_json_error(r, 401)
+        assert r.header("www-authenticate") == "Bearer"
+    r = form_post(port, "action=on", headers)
+    assert r.status == 401 and r.header("content-type") == "text/plain; charset=utf-8"
+    assert r.header("www-authenticate") == "Bearer"
+    assert form_post(port, "action=on&token=wrong", headers).status == 401
+    assert led(port) is False
+
+
+def set_led_with_token(port, on):
+    r = api_led(port, {"on": on}, headers={"X-API-Token": TOKEN})
+    assert r.status == 200, r
+
+
+@pytest.mark.parametrize("headers", [{"X-API-Token": TOKEN}, {"Authorization": "Bearer " + TOKEN},
+                                     {"authorization": "bearer " + TOKEN}])
+def test_state_changes_with_the_token_in_a_header_are_allowed(token_server, headers):
+    port = token_server.port
+    set_led_with_token(port, False)
+    assert api_led(port, {"on": True}, "POST", headers).status == 200
+    assert led(port) is True
+    assert api_led(port, {"toggle": True}, "PUT", headers).status == 200
+    assert led(port) is False
+    assert form_post(port, "action=toggle", headers).status == 303
+    assert led(port) is True
+
+
+def test_form_post_with_the_token_field_is_allowed_and_the_page_never_shows_it(token_server):
+    port = token_server.port
+    set_led_with_token(port, False)
+    r = form_post(port, "action=toggle&token=" + TOKEN, {"Origin": "http://pico.test"})
+    assert r.status == 303
+    assert led(port) is True
+    page = client.get(port, "/").body.decode()
+    assert "<input type=password name=token" in page  # for people without JavaScript
+    assert TOKEN not in page
+
+
+def test_the_token_does_not_open_cross_site_posts_nor_guard_reading(token_server):
+    port = token_server.port
+    set_led_with_token(port, False)
+    h = {"X-API-Token": TOKEN, "Origin": "http://evil.example"}
+    assert_json_error(api_led(port, {"on": True}, "POST", h), 403)
+    assert form_post(port, "action=on&token=" + TOKEN, {"Origin": "http://evil.example"}).status == 403
+    assert led(port) is False
+    for path in ("/", "/api/led", "/api/status", "/static/app.css"):
+        assert client.get(port, path).status == 200
+
+
+def test_token_checked_before_content_type_and_json(token_server):
+    port = token_server.port
+    assert_json_error(api_led(port, b"{", content_type="text/plain"), 401)
+    assert_json_error(api_led(port, b"{", headers={"X-API-Token": TOKEN}, content_type="text/plain"), 415)
+    assert_json_error(api_led(port, b"{", headers={"X-API-Token": TOKEN}), 400)
+
+
+def test_the_token_never_appears_in_the_log(token_server):
+    port = token_server.port
+    api_led(port, {"on": True}, headers={"X-API-Token": TOKEN})
+    api_led(port, {"on": True}, headers={"Authorization": "Bearer " + TOKEN})
+    form_post(port, "action=on&token=" + TOKEN)
+    form_post(port, "action=on&token=" + TOKEN + "x")
+    client.get(port, "/api/led?token=" + TOKEN)
+    token_server.wait_for_log(r"GET /api/led 200")
+    out = token_server.output()
+    assert "POST /led 303" in out and "POST /led 401" in out
+    assert TOKEN not in out
+
+
+# -- Server-Sent Events ---------------------------------------------------------------------
+
+
+class EventStream:
+    """GET /api/events on a raw socket; events are read as they arrive."""
+
+    def __init__(self, port, timeout=5.0):
+        self.conn = client.Conn(port, timeout)
+        self.conn.send(client.build("GET", "/api/events", {"Accept": "text/event-stream"}))
+        head = self.conn._read_until(b"\r\n\r\n").decode()
+        lines = head.split("\r\n")
+        assert lines[0] == "HTTP/1.1 200 OK", head
+        self.headers = {}
+        for line in lines[1:]:
+            if line:
+                name, _, value = line.partition(":")
+                self.headers[name.lower()] = value.strip()
+        assert self.headers["transfer-encoding"] == "chunked"
+        self.text = ""
+        self.ended = False
+
+    def _chunk(self, timeout):
+        self.conn.sock.settimeout(timeout)
+        size = int(self.conn._read_until(b"\r\n")[:-2], 16)
+        if size == 0:
+            self.conn._read_until(b"\r\n")
+            self.ended = True
+            return False
+        self.text += self.conn._read_exact(size).decode()
+        assert self.conn._read_exact(2) == b"\r\n"
+        return True
+
+    def next(self, timeout=5.0):
+        """The next block: {"event": ..., "data": ..., "retry": ..., "comment": ...}
+        with the time it arrived, or None when the stream ended."""
+        deadline = time.monotonic() + timeout
+        while "\n\n" not in self.text:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("no event within %.1f s" % timeout)
+            if not self._chunk(left):
+                return None
+        block, self.text = self.text.split("\n\n", 1)
+        fields = {"at": time.monotonic()}
+        for line in block.split("\n"):
+            if line.startswith(":"):
+                fields["comment"] = line[1:].strip()
+            else:
+                name, _, value = line.partition(": ")
+                fields[name] = fields[name] + "\n" + value if name in fields else value
+        return fields
+
+    def next_event(self, name, timeout=5.0):
+        """Skip heartbeats and other events until event `name`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            block = self.next(max(0.01, deadline - time.monotonic()))
+            if block is None or block.get("event") == name:
+                return block
+
+    def close(self):
+        self.conn.close()
+
+
+@pytest.fixture
+def streams():
+    opened = []
+
+    def open_stream(port):
+        s = EventStream(port)
+        opened.append(s)
+        return s
+
+    yield open_stream
+    for s in opened:
+        s.close()
+
+
+def test_event_stream_starts_with_retry_and_the_current_status(app_server, streams):
+    port = app_server.port
+    set_led(port, True)
+    s = streams(port)
+    assert s.headers["content-type"] == "text/event-stream"
+    assert s.headers["cache-control"] == "no-store"
+    assert s.next()["retry"] == "3000"
+    first = s.next()
+    assert first["event"] == "status"
+    status = json.loads(first["data"])
+    assert status["board"]["led"] is True
+    assert {"version", "uptime_s", "heap_free", "wifi", "http"} <= set(status)
+
+
+def test_led_change_is_pushed_within_a_second(start_server, web_root, streams):
+    srv = start_server({"WWW_ROOT": web_root, "STATUS_INTERVAL_MS": 60000})
+    set_led(srv.port, False)
+    s = streams(srv.port)
+    assert json.loads(s.next_event("status")["data"])["board"]["led"] is False
+    for on in (True, False):
+        t0 = time.monotonic()
+        set_led(srv.port, on)
+        event = s.next_event("status", timeout=1.0)
+        assert json.loads(event["data"])["board"]["led"] is on
+        assert event["at"] - t0 < 1.0
+    t0 = time.monotonic()
+    assert form_post(srv.port, "action=toggle").status == 303
+    event = s.next_event("status", timeout=1.0)
+    assert json.loads(event["data"])["board"]["led"] is True
+
+
+def test_status_is_pushed_every_status_interval(start_server, web_root, streams):
+    srv = start_server({"WWW_ROOT": web_root, "STATUS_INTERVAL_MS": 300})
+    s = streams(srv.port)
+    s.next_event("status")
+    times = [s.next_event("status", timeout=2.0)["at"] for _ in range(5)]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert all(0.15 < g < 1.0 for g in gaps), gaps
+
+
+def test_heartbeats_arrive_at_the_configured_interval(start_server, web_root, streams):
+    srv = start_server({"WWW_ROOT": web_root, "EVENT_HEARTBEAT_MS": 300, "STATUS_INTERVAL_MS": 60000})
+    s = streams(srv.port)
+    s.next_event("status")
+    beats = []
+    while len(beats) < 6:
+        block = s.next(timeout=2.0)
+        assert block is not None
+        if block.get("comment") == "heartbeat":
+            beats.append(block["at"])
+    gaps = [b - a for a, b in zip(beats, beats[1:])]
+    assert all(0.2 < g < 1.0 for g in gaps), gaps
+    assert 0.25 < sum(gaps) / len(gaps) < 0.6, gaps
+
+
+def test_heartbeat_not_below_handler_timeout_is_lowered_so_streams_are_not_cut(start_server, web_root, streams):
+    srv = start_server({"WWW_ROOT": web_root, "EVENT_HEARTBEAT_MS": 5000, "HANDLER_TIMEOUT_MS": 800,
+                        "STATUS_INTERVAL_MS": 60000})
+    srv.wait_for_log("EVENT_HEARTBEAT_MS must be below HANDLER_TIMEOUT_MS; using 400")
+    s = streams(srv.port)
+    s.next_event("status")
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 2.0:  # 2.5 handler timeouts
+        assert s.next(timeout=1.0)["comment"] == "heartbeat"
+    assert not s.ended
+
+
+def test_a_third_stream_closes_the_oldest_which_is_told_and_ends(start_server, web_root, streams):
+    srv = start_server({"WWW_ROOT": web_root, "EVENT_HEARTBEAT_MS": 500})
+    first = streams(srv.port)
+    first.next_event("status")
+    second = streams(srv.port)
+    second.next_event("status")
+    third = streams(srv.port)
+    third.next_event("status")
+    blocks = []
+    while not blocks or blocks[-1].get("event") != "closed":
+        blocks.append(first.next(timeout=2.0))
+    assert blocks[-1]["data"] == "too many streams"
+    # Told to come back later (EventSource's reconnection time, and app.js's backoff).
+    assert blocks[-2].get("retry") == "30000"
+    assert first.next(timeout=2.0) is None and first.ended  # the stream ended
+    # The other two stay open: heartbeats keep coming.
+    for s in (second, third):
+        assert s.next(timeout=1.5)["comment"] == "heartbeat"
+        assert not s.ended
+    # A newcomer is still answered, and the first may reconnect later.
+    assert client.get(srv.port, "/").status == 200
+
+
+def test_pages_are_answered_promptly_while_streams_are_open(start_server, web_root, streams):
+    srv = start_server({"WWW_ROOT": web_root, "STATUS_INTERVAL_MS": 200, "EVENT_HEARTBEAT_MS": 300})
+    for _ in range(2):
+        streams(srv.port).next_event("status")
+    for path in ("/", "/static/app.css", "/static/app.js", "/api/status", "/api/led", "/", "/"):
+        r, seconds = client.timed_get(srv.port, path)
+        assert r.status == 200
+        assert seconds < 0.5, (path, seconds)
+    # Even with the remaining slots held by idle connections.
+    idle = [client.Conn(srv.port) for _ in range(2)]
+    try:
+        time.sleep(0.4)  # past the grace before an idle connection may be evicted
+        r, seconds = client.timed_get(srv.port, "/")
+        assert r.status == 200 and seconds < 0.5, seconds
+    finally:
+        for c in idle:
+            c.close()
+
+
+def test_publisher_sleeps_when_no_stream_is_open(start_server, web_root):
+    srv = start_server({"WWW_ROOT": web_root, "STATUS_INTERVAL_MS": 100, "EVENT_HEARTBEAT_MS": 100,
+                        "IDLE_TIMEOUT_MS": 500})
+    s = EventStream(srv.port)
+    s.next_event("status")
+    s.next_event("status")
+    s.close()
+    assert srv.wait_client_sockets(0, timeout=3) == 0
+    time.sleep(0.5)
+    before = srv.cpu_seconds()
+    time.sleep(3.0)
+    used = srv.cpu_seconds() - before
+    assert used < 0.05, "idle server used %.2f s of CPU in 3 s" % used
+
+
+def test_heap_with_two_streams_open_stays_small(start_server, web_root, streams):
+    """Heap in use (after gc.collect()) with 2 streams open, and what they add."""
+    srv = start_server({"WWW_ROOT": web_root}, script="tests/apps/fault_app.py")
+    client.get(srv.port, "/")
+    before = get_json(srv.port, "/test/heap")
+    for _ in range(2):
+        streams(srv.port).next_event("status")
+    during = get_json(srv.port, "/test/heap")
+    assert during["active"] == 3  # the two streams and this request
+    added = during["used"] - before["used"]
+    print("\nheap used: %d bytes idle, %d bytes with 2 streams open (+%d); free %d"
+          % (before["used"], during["used"], added, during["free"]))
+    assert added < 8 * 1024
+    assert during["free"] > 64 * 1024
+
+
+# -- page weight -------------------------------------------------------------------------
+
+
+def test_page_weight_stays_within_budget(app_server):
+    """Everything a first visit downloads, as sent: the page, app.css and
+    app.js gzip-compressed. The budget and the reason for it are in the README."""
+    port = app_server.port
+    gz = {"Accept-Encoding": "gzip"}
+    sizes = {"page": len(client.get(port, "/").body)}
+    for name in ("app.css", "app.js"):
+        r = client.get(port, "/static/" + name, gz)
+        assert r.header("content-encoding") == "gzip"
+        sizes[name + ".gz"] = len(r.body)
+    total = sum(sizes.values())
+    print("\npage weight: %s = %d bytes (budget %d)" % (sizes, total, PAGE_WEIGHT_BUDGET))
+    assert total <= PAGE_WEIGHT_BUDGET, sizes
+    readme = (ROOT / "README.md").read_text()
+    assert "%d bytes" % PAGE_WEIGHT_BUDGET in readme  # the README states the budget
