@@ -52,9 +52,9 @@ run: setup
 	MICROPYPATH=$(MICROPYPATH) PICO_HOST=$(HOST) PICO_PORT=$(PORT) \
 		$(MICROPYTHON) -X heapsize=$(HEAP) main.py
 
-# The deploy tests need socat (Debian); installed here when missing (as root).
+# The deploy tests need socat, the browser tests chromium (Debian); installed here when missing (as root).
 test: setup
-	@sh tools/ensure-system-packages socat:socat
+	@sh tools/ensure-system-packages socat:socat chromium:chromium
 	$(VENV)/bin/pytest tests
 	$(VENV)/bin/python tools/build.py
 	PICO_LIB=build/lib $(VENV)/bin/pytest $(MPY_TESTS)

@@ -1,0 +1,187 @@
+"""The dashboard in a real browser: Debian's Chromium, headless, driven by
+Playwright, against the unix-port server in the Pico W profile.
+
+Chromium must be installed (`make test` installs the Debian package when it
+is missing); without it these tests fail, they are never skipped.
+
+The screenshot of each run is saved as test-artifacts/dashboard.png. The one
+in the README (docs/dashboard.png) is written when it is missing or when the
+tests run with UPDATE_SCREENSHOT=1.
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import time
+
+import pytest
+
+import client
+from serverproc import ROOT, ServerProcess
+from webroot import build_web_root
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOT = ARTIFACTS / "dashboard.png"
+DOCS_SCREENSHOT = ROOT / "docs" / "dashboard.png"
+TOKEN = "browser-T0ken"
+
+
+@pytest.fixture(scope="module")
+def web_root(tmp_path_factory):
+    return build_web_root(tmp_path_factory.mktemp("web") / "www")
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("%s is missing: install Debian's chromium (make test does)" % CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+def browser(playwright, tmp_path):
+    """browser(javascript=True) -> a fresh Chromium context (new profile)."""
+    contexts = []
+
+    def open_context(javascript=True):
+        ctx = playwright.chromium.launch_persistent_context(
+            str(tmp_path / ("profile%d" % len(contexts))),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            java_script_enabled=javascript,
+            viewport={"width": 420, "height": 560},
+            timeout=30000,
+        )
+        ctx.set_default_timeout(10000)
+        contexts.append(ctx)
+        return ctx
+
+    yield open_context
+    for ctx in contexts:
+        ctx.close()
+
+
+def serve(web_root, **settings):
+    settings.setdefault("WWW_ROOT", web_root)
+    return ServerProcess(settings=settings)
+
+
+def board_led(port):
+    return json.loads(client.get(port, "/api/status").body)["board"]["led"]
+
+
+def set_led(port, on):
+    r = client.request(port, "POST", "/api/led", {"Content-Type": "application/json"},
+                       json.dumps({"on": on}), timeout=5)
+    assert r.status == 200, r
+
+
+def wait_text(page, selector, text, timeout=5000):
+    page.wait_for_function(
+        "([s, t]) => document.querySelector(s).textContent === t", arg=[selector, text], timeout=timeout)
+
+
+def test_dashboard_toggles_the_led_and_follows_the_board_live(web_root, browser):
+    with serve(web_root, STATUS_INTERVAL_MS=1000) as srv:
+        port = srv.port
+        set_led(port, False)
+        page = browser().new_page()
+        problems = []
+        page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        loads = []
+        page.on("load", lambda: loads.append(1))
+
+        page.goto("http://127.0.0.1:%d/" % port)
+        assert page.title() == "Pico W"
+        wait_text(page, "#s", "Live")  # the event stream is open
+        assert page.text_content("#l") == "Off"
+        assert "on" not in page.get_attribute("body", "class").split()
+
+        # Toggle through the page: the state changes on the page and on the board.
+        page.click("button[value=toggle]")
+        wait_text(page, "#l", "On")
+        assert "on" in page.get_attribute("body", "class").split()
+        assert board_led(port) is True
+
+        # A change made elsewhere (the JSON API) reaches the page without a reload.
+        set_led(port, False)
+        wait_text(page, "#l", "Off", timeout=3000)
+        set_led(port, True)
+        wait_text(page, "#l", "On", timeout=3000)
+
+        # Live values: the uptime ticks, the request counter follows the board.
+        uptime = page.text_content("#u")
+        page.wait_for_function("u => document.querySelector('#u').textContent !== u",
+                               arg=uptime, timeout=3000)
+        requests = page.text_content("#r")
+        for _ in range(3):
+            client.get(port, "/health")
+        page.wait_for_function("r => document.querySelector('#r').textContent !== r",
+                               arg=requests, timeout=3000)
+        page.click("button[value=off]")
+        wait_text(page, "#l", "Off")
+        assert board_led(port) is False
+        page.click("button[value=on]")
+        wait_text(page, "#l", "On")
+        assert board_led(port) is True
+
+        assert len(loads) == 1, "the page reloaded"
+        assert problems == []
+        # The browser fetched the gzip copies of the assets.
+        assert srv.wait_for_log(r"GET /static/app\.js 200")
+        ARTIFACTS.mkdir(exist_ok=True)
+        time.sleep(1.1)  # one more uptime tick, so the picture shows a settled page
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        if os.environ.get("UPDATE_SCREENSHOT") == "1" or not DOCS_SCREENSHOT.exists():
+            DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+            shutil.copyfile(SCREENSHOT, DOCS_SCREENSHOT)
+        assert SCREENSHOT.stat().st_size > 5000
+
+
+def test_dashboard_works_without_javascript(web_root, browser):
+    with serve(web_root) as srv:
+        port = srv.port
+        set_led(port, False)
+        page = browser(javascript=False).new_page()
+        page.goto("http://127.0.0.1:%d/" % port)
+        assert page.text_content("#l") == "Off"
+        assert page.text_content("#s") == "Reload the page for new values."
+        with page.expect_navigation():
+            page.click("button[value=toggle]")  # a form post, 303, the page again
+        assert page.url == "http://127.0.0.1:%d/" % port
+        assert page.text_content("#l") == "On"
+        assert board_led(port) is True
+        with page.expect_navigation():
+            page.click("button[value=off]")
+        assert page.text_content("#l") == "Off"
+        assert board_led(port) is False
+        assert srv.wait_for_log(r"POST /led 303")
+
+
+def test_with_an_api_token_the_page_asks_for_it(web_root, browser):
+    with serve(web_root, API_TOKEN=TOKEN, STATUS_INTERVAL_MS=60000) as srv:
+        port = srv.port
+        page = browser().new_page()
+        page.goto("http://127.0.0.1:%d/" % port)
+        wait_text(page, "#s", "Live")
+        assert TOKEN not in page.content()
+        page.click("button[value=on]")  # no token typed: refused, said on the page
+        wait_text(page, "#s", "API token missing or wrong")
+        assert page.text_content("#l") == "Off"
+        assert board_led(port) is False
+        page.fill("input[name=token]", TOKEN)
+        page.click("button[value=on]")
+        wait_text(page, "#l", "On")
+        assert board_led(port) is True
+        assert TOKEN not in srv.output()
