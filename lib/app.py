@@ -14,7 +14,7 @@ from httpd import Response, Router
 
 VERSION = "0.1.0"
 
-_HEALTH = Response("ok\n")
+_HEALTH = Response(b"ok\n")
 
 
 class Uptime:
@@ -113,7 +113,7 @@ def main():
         from watchdog import Watchdog
 
         checks = [("accept task", lambda: app.server.listening)]
-        if mode == "station":
+        if mode == "station" and station is not None:
             checks.append(("Wi-Fi monitor", station.alive))
         app.tasks.append(Watchdog(app.board, config.WATCHDOG_MS, checks).run())
     try:

@@ -46,8 +46,9 @@ def answer(query, address):
 
 def _readable(sock):
     # asyncio has no public API to wait for a datagram; this is what its own
-    # Stream.read does before reading.
-    yield asyncio.core._io_queue.queue_read(sock)
+    # Stream.read does before reading (the type stubs know neither the
+    # internal queue nor that MicroPython awaits plain generators).
+    yield asyncio.core._io_queue.queue_read(sock)  # pyright: ignore[reportAttributeAccessIssue]
 
 
 class CaptiveDNS:
@@ -64,7 +65,7 @@ class CaptiveDNS:
             sock.bind(socket.getaddrinfo("0.0.0.0", self.port)[0][-1])
             sock.setblocking(False)
             while True:
-                await _readable(sock)
+                await _readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
                 try:
                     query, peer = sock.recvfrom(_MAX_PACKET + 1)
                 except OSError:

@@ -15,11 +15,13 @@ def config_settings():
 
 
 def core_defaults():
+    """The settings of httpd.Server: its lower-case class attributes."""
     tree = ast.parse((ROOT / "lib/httpd/server.py").read_text())
     for node in tree.body:
-        if isinstance(node, ast.Assign) and node.targets[0].id == "SETTINGS":
-            return ast.literal_eval(node.value)
-    raise AssertionError("SETTINGS not found in server.py")
+        if isinstance(node, ast.ClassDef) and node.name == "Server":
+            return {n.targets[0].id: ast.literal_eval(n.value) for n in node.body
+                    if isinstance(n, ast.Assign) and not n.targets[0].id.startswith("_")}
+    raise AssertionError("class Server not found in server.py")
 
 
 def test_config_py_sets_every_server_setting_to_the_core_default():

@@ -52,10 +52,16 @@ class _Logger:
     def exception(self, msg, *args, exc_info=True):
         self.log(ERROR, msg, *args)
         if isinstance(exc_info, BaseException) and ERROR >= _Logger.level:
-            sys.print_exception(exc_info, sys.stderr)
+            sys.print_exception(exc_info, sys.stderr)  # pyright: ignore[reportArgumentType]
 
 
 _fallback = {}
+
+
+def exception(logger, exc, msg, *args):
+    """Log msg at ERROR with exc's traceback, through either logger. (The
+    type stubs say exc_info is a bool; micropython-lib takes the exception.)"""
+    logger.exception(msg, *args, exc_info=exc)  # pyright: ignore[reportArgumentType]
 
 
 def level_of(name):

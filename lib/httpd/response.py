@@ -27,7 +27,8 @@ def _is_field_name(name):
 
 
 class Response:
-    def __init__(self, body=b"", status=200, content_type=TEXT, headers=None):
+    def __init__(self, body: "bytes | str" = b"", status=200, content_type: "str | None" = TEXT,
+                 headers: "list | None" = None):
         if isinstance(body, str):
             body = body.encode()
         if status == 204 or status == 304 or status < 200:

@@ -57,25 +57,6 @@ _CHUNKED = b"Transfer-Encoding: chunked\r\n\r\n"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _LAST_CHUNK = b"0\r\n\r\n"
 
-# Settings and their defaults; config.py may override each (upper-case name).
-SETTINGS = {
-    "host": "0.0.0.0",
-    "port": 80,
-    "backlog": 2,
-    "max_connections": 4,
-    "idle_timeout_ms": 5000,
-    "head_timeout_ms": 3000,
-    "body_timeout_ms": 5000,
-    "handler_timeout_ms": 10000,
-    "write_timeout_ms": 5000,
-    "max_request_line": 512,
-    "max_header_line": 1024,
-    "max_head": 2048,
-    "max_headers": 32,
-    "max_body": 4096,
-    "retry_after_s": 2,
-    "slot_wait_ms": 1000,
-}
 
 
 class Stats:
@@ -124,10 +105,32 @@ def _close(stream):
 
 
 class Server:
+    # Settings with their defaults. config.py overrides any of them by its
+    # upper-case name (README, "Configuration reference", says what each
+    # protects against).
+    host = "0.0.0.0"
+    port = 80
+    backlog = 2
+    max_connections = 4
+    slot_wait_ms = 1000
+    retry_after_s = 2
+    idle_timeout_ms = 5000
+    head_timeout_ms = 3000
+    body_timeout_ms = 5000
+    handler_timeout_ms = 10000
+    write_timeout_ms = 5000
+    max_request_line = 512
+    max_header_line = 1024
+    max_head = 2048
+    max_headers = 32
+    max_body = 4096
+
     def __init__(self, router, config=None, logger=None):
-        for name, default in SETTINGS.items():
-            value = getattr(config, name.upper(), None) if config else None
-            setattr(self, name, default if value is None else value)
+        if config is not None:
+            for name in SETTINGS:
+                value = getattr(config, name.upper(), None)
+                if value is not None:
+                    setattr(self, name, value)
         self.router = router
         self.log = logger or log.get_logger("httpd")
         self.stats = Stats()
@@ -148,6 +151,7 @@ class Server:
         self._wake = asyncio.Event()
         self._listener = None
         self._reaper = None
+        self.listening = False  # True while the accept task runs (a watchdog checks it)
 
     @property
     def active(self):
@@ -164,15 +168,12 @@ class Server:
         )
         self._reaper = asyncio.create_task(self._reap())
         self.log.info("listening on http://%s:%d/", self.host, self.port)
+        self.listening = True
         try:
-            await self._listener.wait_closed()
+            await self._listener.wait_closed()  # returns or raises when the accept task ends
         finally:
+            self.listening = False
             self.close()
-
-    @property
-    def listening(self):
-        """True while the accept task is alive (for a watchdog to check)."""
-        return self._listener is not None and not self._listener.task.done()
 
     def close(self):
         """Stop accepting and cancel every connection; each closes its socket."""
@@ -220,14 +221,14 @@ class Server:
                 self.stats.dropped += 1
             else:
                 self.stats.errors += 1
-                self.log.exception("connection error", exc_info=e)
+                log.exception(self.log, e, "connection error")
         except MemoryError:
             gc.collect()
             self.stats.errors += 1
             self.log.error("out of memory; connection closed")
         except Exception as e:
             self.stats.errors += 1
-            self.log.exception("connection failed", exc_info=e)
+            log.exception(self.log, e, "connection failed")
         finally:
             self._release(c)
             _close(stream)
@@ -488,7 +489,7 @@ class Server:
                                       [("Retry-After", self.retry_after_s)])
         except Exception as e:
             self.stats.errors += 1
-            self.log.exception("handler failed: %s %s", req.method, req.path, exc_info=e)
+            log.exception(self.log, e, "handler failed: %s %s", req.method, req.path)
             return self.error_handler(req, 500, None, None)
 
     # -- writing ----------------------------------------------------------------
@@ -607,3 +608,7 @@ def default_error_response(req, status, detail=None, headers=None):
     if detail:
         text = text + ": " + detail
     return Response(text + "\n", status, TEXT, headers)
+
+
+# The names of the settings, taken from the class, so they are listed once.
+SETTINGS = tuple(n for n, v in Server.__dict__.items() if not n.startswith("_") and isinstance(v, (int, str)))

@@ -71,7 +71,8 @@ class EventHub:
                         continue
                     me.wake.clear()
                     if me.stop:
-                        await send(_RETRY % hub.backoff_ms + format_event("closed", "too many streams"))
+                        await send(_RETRY % hub.backoff_ms)
+                        await send(format_event("closed", "too many streams"))
                         break
                     while me.pending:
                         event, data = me.pending.popitem()

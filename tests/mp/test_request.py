@@ -7,10 +7,10 @@
 import gc
 
 from httpd.request import Request
-from httpd.server import SETTINGS
+from httpd.server import Server
 from httpd.status import HTTPError
 
-MAX_BODY = SETTINGS["max_body"]
+MAX_BODY = Server.max_body
 
 
 # -- helpers ------------------------------------------------------------------
@@ -727,7 +727,7 @@ def test_parsing_a_typical_head_allocates_little():
                "Accept-Encoding: gzip, deflate",
                "Accept-Language: en-GB,en;q=0.5",
                "Connection: keep-alive")
-    buf = bytearray(SETTINGS["max_head"])
+    buf = bytearray(Server.max_head)
     req = Request(buf)
     n = len(raw)
     buf[0:n] = raw
@@ -759,7 +759,7 @@ class _FakeStream:
 
 
 async def _read_head(raw):
-    """Run Server._read_head on raw (default SETTINGS); returns the Request."""
+    """Run Server._read_head on raw (default settings); returns the Request."""
     from httpd.router import Router
     from httpd.server import Server, _Conn
 
@@ -787,43 +787,43 @@ def _line_of(length, prefix="GET /", suffix=" HTTP/1.1"):
 
 
 async def test_request_line_at_max_request_line_is_accepted():
-    line = _line_of(SETTINGS["max_request_line"])
+    line = _line_of(Server.max_request_line)
     req = await _read_head(head(line, "Host: a"))
-    assert len(req.path) == SETTINGS["max_request_line"] - len("GET  HTTP/1.1")
+    assert len(req.path) == Server.max_request_line - len("GET  HTTP/1.1")
 
 
 async def test_request_line_over_max_request_line_is_414():
-    line = _line_of(SETTINGS["max_request_line"] + 1)
+    line = _line_of(Server.max_request_line + 1)
     await _read_head_raises(414, head(line, "Host: a"))
 
 
 async def test_header_line_at_max_header_line_is_accepted():
-    line = "X-Long: " + "v" * (SETTINGS["max_header_line"] - 8)
+    line = "X-Long: " + "v" * (Server.max_header_line - 8)
     req = await _read_head(get("Host: a", line))
-    assert len(req.headers["x-long"]) == SETTINGS["max_header_line"] - 8
+    assert len(req.headers["x-long"]) == Server.max_header_line - 8
 
 
 async def test_header_line_over_max_header_line_is_431():
-    line = "X-Long: " + "v" * (SETTINGS["max_header_line"] - 7)
+    line = "X-Long: " + "v" * (Server.max_header_line - 7)
     await _read_head_raises(431, get("Host: a", line))
 
 
 async def test_max_headers_header_lines_are_accepted():
-    lines = ["Host: a"] + ["X-%d: 1" % i for i in range(SETTINGS["max_headers"] - 1)]
+    lines = ["Host: a"] + ["X-%d: 1" % i for i in range(Server.max_headers - 1)]
     req = await _read_head(get(*lines))
-    assert len(req.headers) == SETTINGS["max_headers"]
+    assert len(req.headers) == Server.max_headers
 
 
 async def test_more_than_max_headers_header_lines_is_431():
-    lines = ["Host: a"] + ["X-%d: 1" % i for i in range(SETTINGS["max_headers"])]
+    lines = ["Host: a"] + ["X-%d: 1" % i for i in range(Server.max_headers)]
     await _read_head_raises(431, get(*lines))
 
 
 async def test_head_larger_than_max_head_is_431():
     # Few enough lines, each short enough, but together over max_head.
     value = "v" * 100
-    count = SETTINGS["max_head"] // 100 + 1
-    assert count <= SETTINGS["max_headers"]
+    count = Server.max_head // 100 + 1
+    assert count <= Server.max_headers
     lines = ["Host: a"] + ["X-%d: %s" % (i, value) for i in range(count)]
     await _read_head_raises(431, get(*lines))
 
