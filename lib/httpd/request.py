@@ -165,8 +165,9 @@ class Request:
                 path = codec.unquote(path)
             except ValueError:
                 raise HTTPError(400, "bad percent-encoding in path")
-            if "\x00" in path:
-                raise HTTPError(400, "bad path")
+            for ch in path:  # decoded controls (%00, %0A...) would forge log lines
+                if ch < " " or ch == "\x7f":
+                    raise HTTPError(400, "control character in path")
         self.path = path
 
     def header(self, buf, start, end):

@@ -58,7 +58,6 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _LAST_CHUNK = b"0\r\n\r\n"
 
 
-
 class Stats:
     def __init__(self):
         self.accepted = 0  # connections accepted
@@ -422,10 +421,14 @@ class Server:
                     lines += 1
                 pos = nl + 1
                 nl = buf.find(b"\n", pos, c.n)
-            # An incomplete line: refuse it as soon as it is too long.
-            if lines == 0 and c.n - pos > self.max_request_line:
+            # An incomplete line: refuse it as soon as it is too long (not
+            # counting a CR whose LF is still on the way).
+            pending = c.n - pos
+            if pending and buf[c.n - 1] == 13:
+                pending -= 1
+            if lines == 0 and pending > self.max_request_line:
                 raise HTTPError(414, "request line too long")
-            elif c.n - pos > self.max_header_line:
+            elif pending > self.max_header_line:
                 raise HTTPError(431, "header line too long")
             if c.n == size:
                 raise HTTPError(431, "request head too large")
