@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 import client
-from serverproc import ROOT, ServerProcess, free_port
+from serverproc import ROOT, ServerProcess, free_port, micropython
 from standin import StandIn, full_filesystem, older_firmware
 
 TOP = ("boot.py", "main.py", "config.py")
@@ -246,3 +246,21 @@ def test_credentials_file_is_ignored_by_git_and_the_example_is_committed():
     ignored = subprocess.run(["git", "check-ignore", "-q", "wifi.json"], cwd=ROOT)
     assert ignored.returncode == 0
     assert os.path.exists(ROOT / "wifi.example.json")
+
+
+def test_mpy_version_arithmetic_agrees_with_the_unix_port_and_the_built_files():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import deploy
+
+    run = subprocess.run([micropython(), "-c", "import sys; print(sys.implementation._mpy)"],
+                         capture_output=True, text=True)
+    mpy = int(run.stdout)
+    assert mpy == 2822 and deploy.decode_sys_mpy(mpy) == (6, 3, "x64")
+    assert deploy.decode_sys_mpy(4870) == (6, 3, "armv6m")  # a Pico W on MicroPython 1.23+
+    assert make("build").returncode == 0
+    built = sorted((ROOT / "build" / "lib").rglob("*.mpy"))
+    assert built
+    assert deploy.build_format(built) == (6, None, None)  # bytecode only, .mpy version 6
+    deploy.check_format({"mpy": mpy, "version": [1, 29, 0]}, deploy.build_format(built))

@@ -18,9 +18,10 @@ Copies are incremental: a file whose SHA-256 on the board equals the local
 one is not copied. The board computes its sums for all files in one round
 trip (the check before copying); `mpremote cp`, which makes the same
 comparison per file ("Up to date: PATH"), then copies only the files that
-differ. Deploy reports how many files were copied and how many were up to date. The commands never soft-reset the board (`resume`):
-mpremote's Ctrl-C stops the running server, and deploy resets the board once
-at the end (not a socket:// stand-in, where a reset would end the unix port).
+differ. Deploy reports how many files were copied and how many were up to
+date. The commands never soft-reset the board (`resume`): mpremote's Ctrl-C
+stops the running server, and deploy resets the board once at the end (not a
+socket:// stand-in, where a reset would end the unix port).
 The Wi-Fi credentials file is copied, never printed.
 """
 
@@ -41,7 +42,10 @@ BUILD = ROOT / "build"
 TOP_FILES = ("boot.py", "main.py", "config.py")  # stay .py on the board
 WIFI_DEST = "wifi.json"
 MIN_FIRMWARE = "MicroPython 1.23"  # the oldest firmware this project supports
-MIN_MPY_SUB_VERSION = 3  # .mpy 6.3 is what MicroPython 1.23 and newer report
+# .mpy 6.3 is what MicroPython 1.23 and newer report. Bytecode-only .mpy files
+# (all mpy-cross makes here) would load on any 6.x firmware; the sub-version
+# is how deploy tells a firmware older than the project's minimum.
+MIN_MPY_SUB_VERSION = 3
 FIRMWARE_HINT = ("flash the RPI_PICO_W firmware, %s or newer "
                  "(micropython.org/download/RPI_PICO_W), and deploy again" % MIN_FIRMWARE)
 # Free space kept beyond the files themselves: littlefs writes a changed
@@ -51,7 +55,7 @@ RESERVE_BLOCKS = 4
 LOGGING_BYTES = 4096  # micropython-lib logging as .mpy, rounded up
 # Native-code architectures, in the order of the .mpy arch field.
 ARCHS = ("none", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp",
-         "armv7emdp", "xtensa", "xtensawin", "rv32imc", "rv64imc")
+         "armv7emdp", "xtensa", "xtensawin", "rv32imc")
 # .mpy version/sub-version as the MicroPython releases that report it.
 FIRMWARE_OF_FORMAT = {(6, 0): "MicroPython 1.19", (6, 1): "MicroPython 1.20 or 1.21",
                       (6, 2): "MicroPython 1.22", (6, 3): "MicroPython 1.23 or newer"}
@@ -345,8 +349,8 @@ def blocks(size, block):
 # -- commands -------------------------------------------------------------------
 
 
-def install_deps(device, offline):
-    """mpremote mip install logging; a failure is a warning, not the end."""
+def install_deps(device, offline, warn=True):
+    """mpremote mip install logging; for deploy a failure is a warning, not the end."""
     if offline:
         print("mip install logging: SKIPPED (OFFLINE=1); to install it later: make deps DEVICE=%s"
               % device)
@@ -358,6 +362,9 @@ def install_deps(device, offline):
         return True
     lines = [ln for ln in (run.stdout + "\n" + run.stderr).splitlines() if ln.strip()]
     why = lines[-1].replace("mpremote: ", "") if lines else "no output"
+    if not warn:
+        raise DeployError("mip install logging failed (%s); it downloads from micropython-lib, "
+                          "so this computer needs the internet." % why)
     print("WARNING: mip install logging FAILED (%s). The server runs without it (a built-in "
           "fallback prints the same log lines); install it later, once this computer reaches "
           "the internet, with: make deps DEVICE=%s" % (why, device))
@@ -460,7 +467,8 @@ def check(args):
 
 def cmd_deps(args):
     board_exec(args.device, 'print("DEPLOY-PROBE", 1)', "DEPLOY-PROBE")  # reachable?
-    return 0 if install_deps(args.device, False) else 1
+    install_deps(args.device, False, warn=False)
+    return 0
 
 
 def cmd_repl(args):
