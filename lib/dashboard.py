@@ -8,12 +8,12 @@
 #   POST|PUT /api/led  {"on": bool} or {"toggle": true} -> {"on": bool}
 #   GET  /api/events   Server-Sent Events: "status" (the /api/status JSON)
 #
-# State changes (POST/PUT) are refused when cross-site (403: an Origin, or
-# without one a Referer, naming another host than Host) and, when API_TOKEN is
-# set, without the token (401). Errors under /api/ are JSON.
+# State changes (POST/PUT) are refused when cross-site (403) and, when
+# API_TOKEN is set, without the token (401): see guard.py, which also makes
+# errors under /api/ JSON.
 #
 # The page is one bytes template filled with % : a request allocates the page
-# (about 1.5 KB) and a few short strings, nothing else. Styles and script are
+# (under 1 KB) and a few short strings, nothing else. Styles and script are
 # static files, cached by the browser (ETag) and sent gzip-compressed.
 
 import asyncio
@@ -21,46 +21,47 @@ import gc
 import json
 import sys
 
+import guard
 from httpd import HTTPError, Response
 from httpd.response import HTML, JSON
-from httpd.server import default_error_response
 from httpd.sse import EventHub
 from httpd.static import StaticFiles
-from httpd.status import reason
 
 _NO_STORE = [("Cache-Control", "no-store")]
 _SEE_INDEX = Response.redirect("/")  # the answer to every accepted form post
 _FORM = "application/x-www-form-urlencoded"
 _DASH = "&mdash;"
 _ACTIONS = ("on", "off", "toggle")
+_BAD_LED = 'send {"on": true|false} or {"toggle": true}'
 
 # Kept compact on purpose: every byte is sent on every page load. Values in
 # order: body class, retry ms, backoff ms, LED, token field, temperature,
 # uptime, free heap, Wi-Fi signal, IP address, requests, connections,
-# firmware, version.
-_PAGE = (
-    b'<!doctype html><html lang=en><meta charset=utf-8>'
-    b'<meta name=viewport content="width=device-width,initial-scale=1">'
-    b'<title>Pico W</title><link rel=icon href="data:,">'
-    b'<link rel=stylesheet href=/static/app.css>'
-    b'<body class="%s" data-retry=%d data-backoff=%d><h1>Pico W</h1>'
-    b'<section class=led><i id=d></i>LED <b id=l>%s</b>'
-    b'<form method=post action=/led id=f>'
-    b'<button name=action value=on>On</button>'
-    b'<button name=action value=off>Off</button>'
-    b'<button name=action value=toggle>Toggle</button>%s</form></section>'
-    b'<dl><dt>Temperature<dd id=t>%s'
-    b'<dt>Uptime<dd id=u>%s'
-    b'<dt>Free heap<dd id=m>%s'
-    b'<dt>Wi-Fi signal<dd id=w>%s'
-    b'<dt>IP address<dd id=i>%s'
-    b'<dt>Requests<dd id=r>%d'
-    b'<dt>Connections<dd id=c>%s'
-    b'<dt>Firmware<dd>%s'
-    b'<dt>Version<dd>%s</dl>'
-    b'<p id=s>Reload the page for new values.</p>'
-    b'<script src=/static/app.js defer></script>\n'
-)
+# firmware, version. Joined at import from short literals: compiling one long
+# literal needs a large contiguous block, which a fragmented heap may lack.
+_PAGE = b"".join((
+    b'<!doctype html><html lang=en><meta charset=utf-8>',
+    b'<meta name=viewport content="width=device-width,initial-scale=1">',
+    b'<title>Pico W</title><link rel=icon href="data:,">',
+    b'<link rel=stylesheet href=/static/app.css>',
+    b'<body class="%s" data-retry=%d data-backoff=%d><h1>Pico W</h1>',
+    b'<section class=led><i id=d></i>LED <b id=l>%s</b>',
+    b'<form method=post action=/led id=f>',
+    b'<button name=action value=on>On</button>',
+    b'<button name=action value=off>Off</button>',
+    b'<button name=action value=toggle>Toggle</button>%s</form></section>',
+    b'<dl><dt>Temperature<dd id=t>%s',
+    b'<dt>Uptime<dd id=u>%s',
+    b'<dt>Free heap<dd id=m>%s',
+    b'<dt>Wi-Fi signal<dd id=w>%s',
+    b'<dt>IP address<dd id=i>%s',
+    b'<dt>Requests<dd id=r>%d',
+    b'<dt>Connections<dd id=c>%s',
+    b'<dt>Firmware<dd>%s',
+    b'<dt>Version<dd>%s</dl>',
+    b'<p id=s>Reload the page for new values.</p>',
+    b'<script src=/static/app.js defer></script>\n',
+))
 _TOKEN_FIELD = (
     '<input type=password name=token placeholder=Token aria-label="API token" '
     'autocomplete=current-password>'
@@ -90,50 +91,6 @@ def firmware_text():
     text = v[v.find(";") + 1 :].strip() if ";" in v else v
     machine = getattr(sys.implementation, "_machine", "")
     return text + (", " + machine if machine else "")
-
-
-def _authority(url):
-    """'http://Host:80/x' -> 'host' (default port dropped); None if not a URL."""
-    i = url.find("://")
-    if i < 0:
-        return None
-    rest = url[i + 3 :]
-    for sep in "/?#":
-        j = rest.find(sep)
-        if j >= 0:
-            rest = rest[:j]
-    return _host(rest, url[:i].lower())
-
-
-def _host(authority, scheme="http"):
-    authority = authority.lower()
-    at = authority.rfind("@")
-    if at >= 0:
-        authority = authority[at + 1 :]
-    default = ":443" if scheme == "https" else ":80"
-    if authority.endswith(default):
-        authority = authority[: -len(default)]
-    return authority
-
-
-def _same(a, b):
-    """a == b in a time that does not tell how many leading characters match."""
-    if len(a) != len(b):
-        return False
-    diff = 0
-    for i in range(len(a)):
-        diff |= ord(a[i]) ^ ord(b[i])
-    return diff == 0
-
-
-def _error_response(request, status, detail=None, headers=None):
-    """The server's error_handler: JSON under /api/, plain text elsewhere.
-    `request` is None, or has path None, when the request line was unreadable."""
-    path = request.path if request is not None else None
-    if path and path.startswith("/api/"):
-        body = json.dumps({"error": detail or reason(status), "status": status})
-        return Response(body, status, JSON, headers)
-    return default_error_response(request, status, detail, headers)
 
 
 class Dashboard:
@@ -167,7 +124,7 @@ class Dashboard:
         add("/static/<path:name>", self.files.handler)
         add("/api/led", self.api_led, ("GET", "POST", "PUT"))
         add("/api/events", self.events)
-        app.server.error_handler = _error_response
+        app.server.error_handler = guard.error_response
         app.tasks.append(self.publish_status())
 
     # -- the page -----------------------------------------------------------------
@@ -206,11 +163,11 @@ class Dashboard:
 
     def led_form(self, request):
         """POST /led from the page's form: change the LED, then back to /."""
-        self.check_origin(request)
+        guard.same_origin(request)
         if not request.headers.get("content-type", "").startswith(_FORM):
             raise HTTPError(415, "send a form (%s)" % _FORM)
         form = request.form()
-        self.check_token(request, form)
+        guard.check_token(request, self.token, form)
         action = form.get("action")
         if action not in _ACTIONS:
             raise HTTPError(400, "action must be on, off or toggle")
@@ -222,20 +179,20 @@ class Dashboard:
     def api_led(self, request):
         if request.method in ("GET", "HEAD"):
             return Response.json({"on": self.app.board.led}, 200, _NO_STORE)
-        self.check_origin(request)
-        self.check_token(request, None)
+        guard.same_origin(request)
+        guard.check_token(request, self.token)
         kind = request.headers.get("content-type", "")
         if kind.split(";")[0].strip().lower() != JSON:
             raise HTTPError(415, "Content-Type must be application/json")
         data = request.json()
         if not isinstance(data, dict) or len(data) != 1:
-            raise HTTPError(400, 'send {"on": true|false} or {"toggle": true}')
+            raise HTTPError(400, _BAD_LED)
         if data.get("toggle") is True:
             on = not self.app.board.led
         elif "on" in data and isinstance(data["on"], bool):
             on = data["on"]
         else:
-            raise HTTPError(400, 'send {"on": true|false} or {"toggle": true}')
+            raise HTTPError(400, _BAD_LED)
         self.set_led(on)
         return Response.json({"on": self.app.board.led}, 200, _NO_STORE)
 
@@ -243,7 +200,7 @@ class Dashboard:
         self.opened.set()
         return self.hub.response([("status", self.status_json())])
 
-    # -- state and its protection -------------------------------------------------------
+    # -- the state -------------------------------------------------------------------
 
     def set_led(self, on):
         self.app.board.set_led(on)
@@ -253,34 +210,6 @@ class Dashboard:
     def status_json(self):
         gc.collect()  # so that heap_free means what is free, not what is not yet collected
         return json.dumps(self.app.status())
-
-    def check_origin(self, request):
-        """403 for a state change sent from a page of another site."""
-        headers = request.headers
-        host = _host(headers.get("host", ""))
-        origin = headers.get("origin")
-        if origin is not None:
-            if _authority(origin) != host:
-                raise HTTPError(403, "cross-site request refused")
-        else:
-            referer = headers.get("referer")
-            if referer is not None and _authority(referer) != host:
-                raise HTTPError(403, "cross-site request refused")
-
-    def check_token(self, request, form):
-        """401 when API_TOKEN is set and the request does not carry it."""
-        if self.token is None:
-            return
-        headers = request.headers
-        given = headers.get("x-api-token")
-        if given is None:
-            auth = headers.get("authorization", "")
-            if auth[:7].lower() == "bearer ":
-                given = auth[7:].strip()
-        if given is None and form is not None:
-            given = form.get("token")
-        if given is None or not _same(given, self.token):
-            raise HTTPError(401, "API token missing or wrong", [("WWW-Authenticate", "Bearer")])
 
     async def publish_status(self):
         """Push the status to open streams every `interval` ms. With no stream
