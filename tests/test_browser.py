@@ -185,3 +185,24 @@ def test_with_an_api_token_the_page_asks_for_it(web_root, browser):
         wait_text(page, "#l", "On")
         assert board_led(port) is True
         assert TOKEN not in srv.output()
+
+
+def test_a_page_pushed_out_by_a_newer_one_pauses_and_a_lost_board_is_retried(web_root, browser):
+    with serve(web_root, MAX_EVENT_STREAMS=1) as srv:
+        ctx = browser()
+        first = ctx.new_page()
+        first.goto("http://127.0.0.1:%d/" % srv.port)
+        wait_text(first, "#s", "Live")
+        second = ctx.new_page()
+        second.goto("http://127.0.0.1:%d/" % srv.port)
+        wait_text(second, "#s", "Live")
+        # The board closed the first page's stream (event: closed): it waits
+        # the server's backoff instead of reconnecting at once.
+        wait_text(first, "#s", "Paused: other pages are live; retrying in 30 s")
+        port = srv.port
+    # The board goes away: the page says so and retries after the server's retry: (3 s).
+    wait_text(second, "#s", "Offline; retrying in 3 s")
+    with ServerProcess(settings={"WWW_ROOT": web_root}, port=port) as again:
+        set_led(again.port, True)
+        wait_text(second, "#s", "Live", timeout=8000)
+        wait_text(second, "#l", "On")
