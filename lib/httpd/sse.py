@@ -52,6 +52,7 @@ class EventHub:
         hub = self
 
         async def source(send):
+            nonlocal first
             me = _Listener()
             hub._listeners.append(me)
             if len(hub._listeners) > hub.max_streams:
@@ -63,6 +64,7 @@ class EventHub:
                 await send(_RETRY % hub.retry_ms)
                 for event, data in first or ():
                     await send(format_event(event, data))
+                first = None  # sent: do not keep it for the life of the stream
                 while not me.stop:
                     try:
                         await asyncio.wait_for_ms(me.wake.wait(), hub.heartbeat_ms)
