@@ -702,12 +702,13 @@ def machine():
 
 
 def interpreter():
-    run = subprocess.run([micropython(), "-c", "import sys; print(sys.version); print(sys.implementation._machine)"],
-                         capture_output=True, text=True, timeout=30)
+    code = ("import sys; i = sys.implementation; print(sys.version); print(i._machine); "
+            "print('.'.join(str(n) for n in i.version[:3]) + ('-' + i.version[3] if len(i.version) > 3 and i.version[3] else ''))")
+    run = subprocess.run([micropython(), "-c", code], capture_output=True, text=True, timeout=30)
     lines = run.stdout.strip().splitlines()
-    if run.returncode != 0 or not lines:
+    if run.returncode != 0 or len(lines) < 3:
         raise SystemExit("error: cannot run %s:\n%s" % (micropython(), run.stderr))
-    return {"version": lines[0], "machine": lines[1] if len(lines) > 1 else "?", "command": micropython()}
+    return {"version": lines[0], "machine": lines[1], "release": lines[2], "command": micropython()}
 
 
 def fmt(n):
@@ -719,7 +720,8 @@ def render(res):
     add = lines.append
     env = res["environment"]
     add("Benchmark, %s" % env["date"])
-    add("MicroPython %s (%s), unix port" % (env["micropython"]["version"], env["micropython"]["machine"]))
+    add("MicroPython %s unix port (sys.version: %s; %s)" % (env["micropython"]["release"], env["micropython"]["version"],
+                                                          env["micropython"]["machine"]))
     add("machine: %d CPUs, %s (%s), Linux %s" % (env["machine"]["nproc"], env["machine"]["cpu"],
                                                   env["machine"]["arch"], env["machine"]["kernel"]))
     add("load: %s; %d round(s) of %d s per cell, median shown; -X heapsize=%s, 5 client sockets"
