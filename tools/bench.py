@@ -711,6 +711,17 @@ def interpreter():
     return {"version": lines[0], "machine": lines[1], "release": lines[2], "command": micropython()}
 
 
+def source():
+    """The commit measured, and whether lib/ differs from it."""
+    def git(*args):
+        run = subprocess.run(["git"] + list(args), cwd=ROOT, capture_output=True, text=True)
+        return run.stdout.strip() if run.returncode == 0 else None
+
+    commit = git("rev-parse", "--short", "HEAD")
+    changed = git("status", "--porcelain", "--", "lib")
+    return {"commit": commit or "?", "lib_changed": bool(changed)}
+
+
 def fmt(n):
     return "{:,.0f}".format(n)
 
@@ -726,8 +737,9 @@ def render(res):
                                                   env["machine"]["arch"], env["machine"]["kernel"]))
     add("load: %s; %d round(s) of %d s per cell, median shown; -X heapsize=%s, 5 client sockets"
         % (env["load"], env["rounds"], env["duration_s"], PICO_HEAP))
-    add("ours: .mpy build, LOG_LEVEL=%s; microdot %s .mpy; ceiling: bare loop, same page for every path"
-        % (env["ours_log_level"], env["microdot"]["version"]))
+    add("ours: .mpy build of commit %s%s, LOG_LEVEL=%s; microdot %s .mpy; ceiling: bare loop, same page for every path"
+        % (env["source"]["commit"], " with lib/ changed" if env["source"]["lib_changed"] else "",
+           env["ours_log_level"], env["microdot"]["version"]))
     add("")
     cells = ["%s c%d" % (p, c) for p in PATHS for c in CONNECTIONS]
     heads = ["GET / c1", "GET / c4", "status c1", "status c4"]
@@ -826,6 +838,7 @@ def main(argv=None):
         "ours_log_level": os.environ.get("PICO_LOG_LEVEL") or config_default("LOG_LEVEL"),
         "microdot": microdot,
         "page_bytes": len(PAGE),
+        "source": source(),
     }
     say("MicroPython %s; %s" % (env["micropython"]["version"], load_name))
 
