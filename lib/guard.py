@@ -21,7 +21,7 @@ def _authority(url, scheme="http"):
         url = url[i + 3 :]
     elif scheme is None:
         return None
-    for sep in "/?#":
+    for sep in ("/", "?", "#"):  # not "/?#": iterating a str interns each character
         j = url.find(sep)
         if j >= 0:
             url = url[:j]
@@ -46,12 +46,15 @@ def same_origin(request):
 
 
 def _same(a, b):
-    """a == b in a time that does not tell how many leading characters match."""
+    """a == b in a time that does not tell how many leading characters match.
+    Compared as bytes: indexing a str would intern (keep) each character."""
+    a = a.encode()
+    b = b.encode()
     if len(a) != len(b):
         return False
     diff = 0
     for i in range(len(a)):
-        diff |= ord(a[i]) ^ ord(b[i])
+        diff |= a[i] ^ b[i]
     return diff == 0
 
 

@@ -74,8 +74,8 @@ def validate(ssid, password):
                 return "A 64-character password must be hexadecimal."
         if n < 8 or n > 63:
             return "The password must be 8 to 63 characters (or empty for an open network)."
-        for ch in password:
-            if not 32 <= ord(ch) <= 126:
+        for c in password.encode():  # bytes: a str's characters would be interned
+            if not 32 <= c <= 126:
                 return "The password may contain only printable ASCII characters."
     return None
 

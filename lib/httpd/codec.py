@@ -3,6 +3,10 @@
 #
 # Both raise ValueError on malformed input (a bad %XX escape, bytes that are not
 # UTF-8); the server turns that into a 400 answer.
+#
+# Request data is only ever looked at as bytes, never one str character at a
+# time: MicroPython interns every 1-character str it makes, permanently, so
+# iterating over client text would grow the heap with each new character.
 
 _HEX = b"0123456789abcdefABCDEF"
 
@@ -13,6 +17,11 @@ def unquote(text, plus=False):
         text = text.replace("+", " ")
     if "%" not in text:
         return text
+    return unquote_bytes(text).decode()
+
+
+def unquote_bytes(text):
+    """The bytes that %XX escapes in `text` stand for."""
     raw = text.encode()
     out = bytearray()
     i = 0
@@ -31,7 +40,7 @@ def unquote(text, plus=False):
         else:
             out.append(c)
             i += 1
-    return out.decode()
+    return out
 
 
 def parse_qs(text):

@@ -162,12 +162,13 @@ class Request:
         path = buf[start:end].decode()
         if "%" in path:
             try:
-                path = codec.unquote(path)
-            except ValueError:
+                raw = codec.unquote_bytes(path)
+                for c in raw:  # decoded controls (%00, %0A...) would forge log lines
+                    if c < 32 or c == 127:
+                        raise HTTPError(400, "control character in path")
+                path = raw.decode()
+            except ValueError:  # a bad escape, or not UTF-8
                 raise HTTPError(400, "bad percent-encoding in path")
-            for ch in path:  # decoded controls (%00, %0A...) would forge log lines
-                if ch < " " or ch == "\x7f":
-                    raise HTTPError(400, "control character in path")
         self.path = path
 
     def header(self, buf, start, end):

@@ -14,14 +14,16 @@ JSON = "application/json"
 EVENT_STREAM = "text/event-stream"
 
 
-_SEPARATORS = ' \t\r\n"(),/:;<=>?@[\\]{}'
+_SEPARATORS = b' \t\r\n"(),/:;<=>?@[\\]{}'
 
 
 def _is_field_name(name):
+    # As bytes: iterating a str would intern each character (see codec.py).
+    name = name.encode()
     if not name:
         return False
-    for ch in name:
-        if ch in _SEPARATORS or ord(ch) < 33 or ord(ch) > 126:
+    for c in name:
+        if c in _SEPARATORS or c < 33 or c > 126:
             return False
     return True
 
