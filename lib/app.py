@@ -96,12 +96,10 @@ def main():
     config = settings.load()
     log.configure(config.LOG_LEVEL)
     station = mode = None
-    try:
+    if board_layer.has_wifi():
         import wifi
 
         station, mode = wifi.station, wifi.mode
-    except ImportError:
-        pass  # no Wi-Fi on this port (the unix port)
     app = build(config, station.board if station else None, station)
     if mode == "portal":
         import portal
@@ -109,7 +107,7 @@ def main():
         portal.install(app)
     elif station is not None:
         app.tasks.append(station.monitor())
-    if config.WATCHDOG_MS:
+    if config.WATCHDOG_MS and app.board.has_watchdog:
         from watchdog import Watchdog
 
         checks = [("accept task", lambda: app.server.listening)]

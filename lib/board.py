@@ -5,8 +5,6 @@
 # a plausible temperature.
 # MIT license
 
-import gc
-
 import machine  # every port has one; the unix port's has no Pin, ADC or WDT
 
 _RESET_CAUSES = (
@@ -29,6 +27,7 @@ class PicoW:
     """The real board."""
 
     name = "Raspberry Pi Pico W"
+    has_watchdog = True
 
     def __init__(self):
         self._led = machine.Pin("LED", machine.Pin.OUT)
@@ -82,6 +81,7 @@ class HostStandIn:
     """The same interface on a computer: nothing here touches hardware."""
 
     name = "MicroPython unix port (host stand-in)"
+    has_watchdog = False
 
     def __init__(self):
         self._led = False
@@ -119,8 +119,14 @@ class HostStandIn:
         raise SystemExit("reset requested")
 
 
-def heap_free():
-    return gc.mem_free()
+def has_wifi():
+    """Whether this port has Wi-Fi (asked before importing wifi.py, so a port
+    without it does not spend heap compiling that module)."""
+    try:
+        import network  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def create():

@@ -12,7 +12,7 @@ from httpd.server import default_error_response
 from httpd.status import reason
 
 
-def _authority(url, scheme="http"):
+def _authority(url, scheme: "str | None" = "http"):
     """'http://Host:80/x' or 'Host:80' -> 'host' (default port dropped);
     None for something that is not a URL ('null')."""
     i = url.find("://")
