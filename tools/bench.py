@@ -68,6 +68,8 @@ MEASURE_HEAP = "1024K"  # room for N requests' garbage while the collector is of
 # Where each server's modules come from (MICROPYPATH; .frozen is the port's own).
 SERVERS = {
     "ours": ("ours.py", (".frozen", ROOT / "build" / "lib", APPS, ".")),
+    # the server core alone, with Microdot's application: the like-for-like heap
+    "ours-core": ("ours_core.py", (".frozen", ROOT / "build" / "lib", APPS)),
     "microdot": ("microdot_app.py", (".frozen", BENCH / "lib", APPS)),
     "ceiling": ("ceiling.py", (".frozen", APPS)),
 }
