@@ -16,6 +16,13 @@ _HT = const(9)
 _SLASH = const(47)
 _LENGTH_CAP = const(1_000_000_000)  # Content-Length beyond any body limit
 
+# What the headers said, as bits of Request._flags (one attribute to reset).
+_HOST_SEEN = const(1)
+_HAS_LENGTH = const(2)
+_CHUNKED = const(4)
+_CONN_CLOSE = const(8)
+_CONN_KEEP_ALIVE = const(16)
+
 # Methods the server implements, with the space that ends them on the request
 # line; matched with bytearray.startswith, which does not allocate.
 _METHODS = (
@@ -79,12 +86,7 @@ class Request:
         self.content_length = 0
         self.keep_alive = True
         self.expect_continue = False
-        self.peer = None
-        self._host_count = 0
-        self._has_length = False
-        self._chunked = False
-        self._conn_close = False
-        self._conn_keep_alive = False
+        self._flags = 0
         self._head_start = 0
         self._head_end = 0
         self._headers = None
@@ -192,23 +194,23 @@ class Request:
         n = colon - start
         if n == 4:
             if _name_is(buf, start, colon, b"host"):
-                if not _all_in(_HOST, buf, vs, ve):
-                    raise HTTPError(400, "bad Host header")
-                self._host_count += 1
+                if self._flags & _HOST_SEEN or not _all_in(_HOST, buf, vs, ve):
+                    raise HTTPError(400, "bad or repeated Host header")
+                self._flags |= _HOST_SEEN
         elif n == 14:
             if _name_is(buf, start, colon, b"content-length"):
                 self._content_length(buf, vs, ve)
         elif n == 17:
             if _name_is(buf, start, colon, b"transfer-encoding"):
-                self._chunked = True
+                self._flags |= _CHUNKED
         elif n == 10:
             if _name_is(buf, start, colon, b"connection"):
                 for token in bytes(buf[vs:ve]).lower().split(b","):
                     token = token.strip()
                     if token == b"close":
-                        self._conn_close = True
+                        self._flags |= _CONN_CLOSE
                     elif token == b"keep-alive":
-                        self._conn_keep_alive = True
+                        self._flags |= _CONN_KEEP_ALIVE
         elif n == 6:
             if _name_is(buf, start, colon, b"expect"):
                 if bytes(buf[vs:ve]).lower() != b"100-continue":
@@ -226,27 +228,28 @@ class Request:
                 raise HTTPError(400, "bad Content-Length")
             # Capped, so a huge number stays a small int (and gets 413).
             value = min(value * 10 + d, _LENGTH_CAP)
-        if self._has_length and value != self.content_length:
+        if self._flags & _HAS_LENGTH and value != self.content_length:
             raise HTTPError(400, "conflicting Content-Length")
-        self._has_length = True
+        self._flags |= _HAS_LENGTH
         self.content_length = value
 
     def finish(self, max_body):
         """The blank line arrived: check the head as a whole."""
-        if self._host_count > 1 or (self.version == 11 and not self._host_count):
-            raise HTTPError(400, "missing or repeated Host header")
+        flags = self._flags
         if self.version == 10:
             self.expect_continue = False  # RFC 9110 10.1.1: ignored from HTTP/1.0
-        if self._chunked:
+        elif not flags & _HOST_SEEN:
+            raise HTTPError(400, "missing Host header")
+        if flags & _CHUNKED:
             # Request bodies must carry Content-Length; RFC 9112 6.1 says 501
             # for a transfer coding the server does not implement.
             raise HTTPError(501, "Transfer-Encoding not supported")
         if self.content_length > max_body:
             raise HTTPError(413, "body too large")
-        if self._conn_close:
+        if flags & _CONN_CLOSE:
             self.keep_alive = False
         elif self.version == 10:
-            self.keep_alive = self._conn_keep_alive
+            self.keep_alive = bool(flags & _CONN_KEEP_ALIVE)
 
     # -- what handlers use -----------------------------------------------------
 

@@ -4,11 +4,13 @@
 # The path of one request, top to bottom in this file:
 #
 #   accept (asyncio.start_server) -> _connection: take a slot, or free the one
-#   idle longest, or answer 503 -> _serve: keep-alive loop -> _read_head under
-#   the idle then head deadline, parsed with limits -> _read_body under the body
-#   deadline -> _respond: route and handler under the handler deadline ->
-#   _send under the write deadline -> next request or close, the close in the
-#   `finally` of _connection.
+#   idle longest, or answer 503 -> _serve, the keep-alive loop: read under the
+#   idle, then the head deadline, while _parse_head checks each line against
+#   the limits -> _read_body under the body deadline -> _answer: route and
+#   call the handler (awaited under the handler deadline if it is async) ->
+#   _queue hands a small answer to the socket at once, _send writes the rest
+#   under the write deadline -> next request, or close in the `finally` of
+#   _connection.
 #
 # Deadlines are not wait_for() calls (each would create a task): every
 # connection records when its current wait must end, and one reaper task
@@ -35,6 +37,7 @@ _WRITE = const(4)  # the client to take the response
 _STREAM = const(5)  # a streamed body's next piece
 _LINGER = const(6)  # the client to finish sending after an error answer
 _EVICTED = const(7)  # not a phase: the slot was given to a new client
+_NEW = const(8)  # admitted or between requests, before the next wait
 
 _EPIPE = const(32)  # not in MicroPython's errno module; same value on Linux and lwIP
 _PEER_GONE = (ECONNRESET, ECONNABORTED, ENOTCONN, ETIMEDOUT, EHOSTUNREACH, _EPIPE)
@@ -43,6 +46,7 @@ _REAP_MS = const(200)  # how often deadlines are checked while connections are o
 _LINGER_MS = const(1000)  # how long to drain input before closing after an error
 _LINGER_BYTES = const(8192)  # and how much of it at most
 _OUT_SIZE = const(1024)  # gathers status line, headers and small bodies into one write
+_HEAD_START = const(512)  # a slot's head buffer to begin with; grows up to max_head
 _MAX_WAITING = const(4)  # newcomers waiting for a slot or a 503 at once; more are just closed
 _SLOT_POLL_MS = const(20)  # how often a waiting newcomer looks for a slot
 # A connection counts as idle (and may be closed for a newcomer) only after
@@ -53,7 +57,7 @@ _EVICT_GRACE_MS = const(250)
 _CRLF = b"\r\n"
 _CLOSE = b"Connection: close\r\n\r\n"
 _KEEP_ALIVE_10 = b"Connection: keep-alive\r\n\r\n"
-_CHUNKED = b"Transfer-Encoding: chunked\r\n\r\n"
+_CHUNKED = b"Transfer-Encoding: chunked\r\n"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _LAST_CHUNK = b"0\r\n\r\n"
 
@@ -79,13 +83,15 @@ class _Conn:
         self.stream = stream
         self.task = asyncio.current_task()
         self.slot = None
-        self.phase = _IDLE
+        self.phase = _NEW
         self.deadline = None  # ticks_ms after which the reaper cuts the task
         self.since = ticks_ms()  # when the current phase began
         self.cut = None  # the phase the reaper cut, or _EVICTED
         self.n = 0  # bytes in the buffer
         self.used = 0  # bytes of the buffer that belong to the current request
         self.started = self.since  # when the current request's first byte came
+        self.pos = 0  # where parsing of the buffered head goes on
+        self.lines = 0  # lines of the head parsed so far
 
     def wait(self, phase, timeout_ms):
         self.phase = phase
@@ -139,11 +145,10 @@ class Server:
         self._waiting = 0
         self._pool = []
         for _ in range(self.max_connections):
-            buf = bytearray(self.max_head)
+            buf = bytearray(min(_HEAD_START, self.max_head))
             self._pool.append((buf, memoryview(buf), Request(buf)))
         self._out = bytearray(_OUT_SIZE)
         self._out_mv = memoryview(self._out)
-        self._scratch = bytearray(256)  # read and dropped while lingering
         busy = Response(b"503 Service Unavailable: server busy, retry shortly\n", 503, TEXT,
                         [("Retry-After", self.retry_after_s)])
         self._busy = busy.head() + _CLOSE + busy.body
@@ -333,7 +338,7 @@ class Server:
         c.wait(_LINGER, _LINGER_MS)
         total = 0
         while total < _LINGER_BYTES:
-            n = await c.stream.readinto(self._scratch)
+            n = await c.stream.readinto(self._out)  # what is read is dropped
             if n == 0:
                 return
             if n:
@@ -357,13 +362,33 @@ class Server:
     # -- requests on one connection ---------------------------------------------
 
     async def _serve(self, c):
-        """The keep-alive loop: requests in order until one side closes."""
+        """The keep-alive loop: requests in order until one side closes. The
+        common case (a head that arrives whole, a plain handler, an answer
+        the socket takes at once) awaits nothing but the read, and sets a
+        deadline only before a wait that may block."""
         req = c.slot[2]
         while True:
             req.reset()
+            c.pos = c.lines = 0
+            c.phase = _NEW
+            if c.n:
+                c.started = ticks_ms()  # pipelined: it is here already
             try:
-                if not await self._read_head(c):
-                    return  # the client closed the connection
+                while not self._parse_head(c):
+                    if not c.n:
+                        if c.phase != _IDLE:
+                            c.wait(_IDLE, self.idle_timeout_ms)
+                    elif c.phase != _HEAD:
+                        c.wait(_HEAD, self.head_timeout_ms)  # from the first byte on
+                    got = await c.stream.readinto(c.slot[1][c.n :])
+                    if got == 0:
+                        if c.n:  # vanished mid-request: close quietly, count it
+                            self.stats.dropped += 1
+                        return
+                    if got:
+                        if not c.n:
+                            c.started = ticks_ms()
+                        c.n += got
                 if req.content_length and not await self._read_body(c):
                     return
             except HTTPError as e:
@@ -373,9 +398,19 @@ class Server:
                 self._log_request(c, e.status)
                 await self._linger(c)
                 return
-            resp = await self._respond(c)
+            resp = self._answer(req)
+            if not isinstance(resp, Response):  # the coroutine of an async handler
+                c.wait(_HANDLER, self.handler_timeout_ms)
+                try:
+                    resp = _as_response(await resp)
+                except Exception as e:
+                    resp = self._failure(req, e)
             keep = req.keep_alive and not self.closing and resp.status < 500
-            keep = await self._send(c, resp, keep)
+            if not self._queue(c, resp, keep):
+                keep = await self._send(c, resp, keep)
+            elif c.stream.out_buf:  # the socket took part of it: wait for the rest
+                c.wait(_WRITE, self.write_timeout_ms)
+                await c.stream.drain()
             self.stats.requests += 1
             self._log_request(c, resp.status)
             if not keep:
@@ -387,61 +422,56 @@ class Server:
             c.n = left
             c.used = 0
 
-    async def _read_head(self, c):
-        """Read and parse one request head. False if the client closed first."""
-        buf, mv, req = c.slot
-        size = len(buf)
-        pos = 0  # start of the first line not yet parsed
-        lines = 0  # lines parsed; the first is the request line
-        if c.n:
-            c.wait(_HEAD, self.head_timeout_ms)  # pipelined bytes are waiting
-        else:
-            c.wait(_IDLE, self.idle_timeout_ms)
-        c.started = c.since
-        while True:
-            nl = buf.find(b"\n", pos, c.n)
-            while nl >= 0:
-                end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
-                if lines == 0:
-                    if end > pos:  # (empty lines before a request are ignored)
-                        if end - pos > self.max_request_line:
-                            raise HTTPError(414, "request line too long")
-                        req.request_line(buf, pos, end)
-                        lines = 1
-                elif end == pos:
-                    c.used = nl + 1
-                    req.finish(self.max_body)
-                    return True
-                else:
-                    if end - pos > self.max_header_line:
-                        raise HTTPError(431, "header line too long")
-                    if lines > self.max_headers:
-                        raise HTTPError(431, "too many headers")
-                    req.header(buf, pos, end)
-                    lines += 1
-                pos = nl + 1
-                nl = buf.find(b"\n", pos, c.n)
-            # An incomplete line: refuse it as soon as it is too long (not
-            # counting a CR whose LF is still on the way).
-            pending = c.n - pos
-            if pending and buf[c.n - 1] == 13:
-                pending -= 1
-            if lines == 0 and pending > self.max_request_line:
-                raise HTTPError(414, "request line too long")
-            elif pending > self.max_header_line:
-                raise HTTPError(431, "header line too long")
-            if c.n == size:
+    def _parse_head(self, c):
+        """Parse the lines of the head buffered so far; True once its blank
+        line is in. Raises HTTPError for a head that breaks a limit or HTTP."""
+        buf, _, req = c.slot
+        pos = c.pos  # start of the first line not yet parsed
+        lines = c.lines  # lines parsed; the first is the request line
+        n = c.n
+        nl = buf.find(b"\n", pos, n)
+        while nl >= 0:
+            end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
+            if lines == 0:
+                if end > pos:  # (empty lines before a request are ignored)
+                    if end - pos > self.max_request_line:
+                        raise HTTPError(414, "request line too long")
+                    req.request_line(buf, pos, end)
+                    lines = 1
+            elif end == pos:
+                c.used = nl + 1
+                req.finish(self.max_body)
+                return True
+            else:
+                if end - pos > self.max_header_line:
+                    raise HTTPError(431, "header line too long")
+                if lines > self.max_headers:
+                    raise HTTPError(431, "too many headers")
+                req.header(buf, pos, end)
+                lines += 1
+            pos = nl + 1
+            nl = buf.find(b"\n", pos, n)
+        c.pos = pos
+        c.lines = lines
+        # An incomplete line: refuse it as soon as it is too long (not
+        # counting a CR whose LF is still on the way).
+        pending = n - pos
+        if pending and buf[n - 1] == 13:
+            pending -= 1
+        if lines == 0 and pending > self.max_request_line:
+            raise HTTPError(414, "request line too long")
+        elif pending > self.max_header_line:
+            raise HTTPError(431, "header line too long")
+        if n == len(buf):
+            if n >= self.max_head:
                 raise HTTPError(431, "request head too large")
-            got = await c.stream.readinto(mv[c.n :])
-            if got == 0:
-                if c.n:  # vanished mid-request: close quietly, count it
-                    self.stats.dropped += 1
-                return False
-            if got:
-                if c.phase == _IDLE:
-                    c.wait(_HEAD, self.head_timeout_ms)
-                    c.started = c.since
-                c.n += got
+            # Buffers start small and grow (up to max_head) for the clients
+            # that need it, browsers with many headers; the slot keeps it.
+            bigger = bytearray(min(2 * n, self.max_head))
+            bigger[0:n] = buf
+            req._buf = bigger
+            c.slot = (bigger, memoryview(bigger), req)
+        return False
 
     async def _read_body(self, c):
         """Read Content-Length bytes into req.body. False if the client vanished."""
@@ -466,9 +496,9 @@ class Server:
         req.body = body
         return True
 
-    async def _respond(self, c):
-        """Route the request and run its handler; always returns a Response."""
-        req = c.slot[2]
+    def _answer(self, req):
+        """Route the request and call its handler: the Response, or the
+        coroutine of an async handler (awaited by the caller)."""
         try:
             try:
                 handler, req.params = self.router.match(req.method, req.path)
@@ -477,28 +507,54 @@ class Server:
                 if req.method != "OPTIONS" or (e.status != 405 and req.path != "*"):
                     raise
                 return Response(b"", 204, None, [("Allow", self.router.allow(req.path))])
-            c.wait(_HANDLER, self.handler_timeout_ms)
             result = handler(req)
-            if hasattr(result, "send"):  # a coroutine: async def handler
-                result = await result
+            if hasattr(result, "send"):
+                return result
             return _as_response(result)
-        except HTTPError as e:
+        except Exception as e:
+            return self._failure(req, e)
+
+    def _failure(self, req, e):
+        """The answer to an exception from routing or a handler."""
+        if isinstance(e, HTTPError):
             return self.error_handler(req, e.status, e.detail, e.headers)
-        except MemoryError:
+        self.stats.errors += 1
+        if isinstance(e, MemoryError):
             gc.collect()
-            self.stats.errors += 1
             self.log.error("out of memory in %s %s", req.method, req.path)
             return self.error_handler(req, 503, "out of memory, retry shortly",
                                       [("Retry-After", self.retry_after_s)])
-        except Exception as e:
-            self.stats.errors += 1
-            log.exception(self.log, e, "handler failed: %s %s", req.method, req.path)
-            return self.error_handler(req, 500, None, None)
+        log.exception(self.log, e, "handler failed: %s %s", req.method, req.path)
+        return self.error_handler(req, 500, None, None)
 
     # -- writing ----------------------------------------------------------------
 
+    def _queue(self, c, resp, keep):
+        """Hand a small response (one with a body in memory that fits the
+        shared buffer with its head) to the socket in one write, without
+        awaiting. False if it needs _send."""
+        if resp.stream is not None or resp.file is not None:
+            return False
+        req = c.slot[2]
+        head = resp.head()
+        tail = _tail(req, keep)
+        body = b"" if req.method == "HEAD" else resp.body
+        h = len(head)
+        t = h + len(tail)
+        n = t + len(body)
+        if n > _OUT_SIZE:
+            return False
+        out = self._out
+        out[0:h] = head
+        out[h:t] = tail
+        if n > t:
+            out[t:n] = body
+        c.stream.write(self._out_mv[:n])  # what the socket does not take is copied
+        return True
+
     async def _send(self, c, resp, keep):
-        """Write resp; returns whether the connection stays open."""
+        """Write any response: large bodies in pieces, files, streams.
+        Returns whether the connection stays open."""
         req = c.slot[2]
         chunked = False
         if resp.stream is not None:
@@ -506,14 +562,9 @@ class Server:
                 keep = False  # the body ends when the connection does
             else:
                 chunked = True
+        tail = _tail(req, keep)
         if chunked:
-            tail = _CHUNKED if keep else b"Transfer-Encoding: chunked\r\n" + _CLOSE
-        elif not keep:
-            tail = _CLOSE
-        elif req.version == 10:
-            tail = _KEEP_ALIVE_10
-        else:
-            tail = _CRLF
+            tail = _CHUNKED + tail
         if req.method == "HEAD":
             await self._write_all(c, resp.head(), tail)
         elif resp.file is not None:
@@ -591,6 +642,13 @@ class Server:
             req = c.slot[2]
             self.log.info("%s %s %d %dms", req.method or "-", req.path or "-", status,
                           ticks_diff(ticks_ms(), c.started))
+
+
+def _tail(req, keep):
+    """The Connection header (if any) and the blank line ending the head."""
+    if not keep:
+        return _CLOSE
+    return _KEEP_ALIVE_10 if req.version == 10 else _CRLF
 
 
 def _as_response(result):

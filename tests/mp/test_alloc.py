@@ -17,7 +17,7 @@ MAX_BODY = Server.max_body
 
 
 def parse(req, buf, n):
-    """Parse buf[0:n] as server._read_head does (lines on LF, one CR
+    """Parse buf[0:n] as Server._parse_head does (lines on LF, one CR
     dropped, request line, headers, finish at the blank line), allocating
     nothing itself."""
     req.reset()

@@ -1,6 +1,6 @@
 # Request head parsing (httpd.request.Request) on MicroPython: the request
 # line, header lines and Request.finish, each malformed case and the status it
-# raises; the head-size limits that server._read_head enforces; and the body
+# raises; the head-size limits that Server._parse_head enforces; and the body
 # helpers args / json() / form().
 #
 # References: RFC 9110 (HTTP semantics), RFC 9112 (HTTP/1.1 message syntax).
@@ -17,7 +17,7 @@ MAX_BODY = Server.max_body
 
 
 def feed(req, buf, n, max_body=MAX_BODY):
-    """Parse the head in buf[0:n] the way server._read_head does: lines split
+    """Parse the head in buf[0:n] the way Server._parse_head does: lines split
     on LF, one trailing CR dropped, empty lines before the request line
     ignored, the request line first, then header lines, then finish(max_body)
     at the blank line. Returns the offset just past the blank line."""
@@ -740,9 +740,9 @@ def test_parsing_a_typical_head_allocates_little():
     assert used <= 900, "parsing allocated %d bytes" % used
 
 
-# -- limits enforced by server._read_head --------------------------------------------------
+# -- limits enforced by Server._parse_head -------------------------------------------------
 # The request line, header line, header count and head size limits live in
-# Server._read_head, not in Request; these run it on a fake stream.
+# Server._parse_head, not in Request; these run it on a fake stream.
 
 
 class _FakeStream:
@@ -759,7 +759,9 @@ class _FakeStream:
 
 
 async def _read_head(raw):
-    """Run Server._read_head on raw (default settings); returns the Request."""
+    """Read raw the way Server._serve does (default settings): parse what is
+    buffered with Server._parse_head, read more until it says the head is
+    complete. Returns the Request."""
     from httpd.router import Router
     from httpd.server import Server, _Conn
 
@@ -768,7 +770,10 @@ async def _read_head(raw):
     c.slot = server._pool.pop()
     req = c.slot[2]
     req.reset()
-    assert await server._read_head(c) is True
+    while not server._parse_head(c):
+        got = await c.stream.readinto(c.slot[1][c.n :])
+        assert got, "the stream ended before the head did"
+        c.n += got
     return req
 
 
@@ -837,7 +842,11 @@ async def test_read_head_parses_head_split_over_many_reads():
     c = _Conn(_FakeStream(raw, piece=3))
     c.slot = server._pool.pop()
     c.slot[2].reset()
-    assert await server._read_head(c) is True
+    reads = 0
+    while not server._parse_head(c):
+        c.n += await c.stream.readinto(c.slot[1][c.n :])
+        reads += 1
+    assert reads == (len(raw) + 2) // 3
     req = c.slot[2]
     assert (req.method, req.path, req.query, req.content_length) == ("POST", "/p", "q=1", 4)
     assert c.used == len(raw)
