@@ -182,6 +182,10 @@ def test_soak_mixed_abusive_and_normal_traffic(start_server):
     assert counts["timed_out"] > 0 and counts["dropped"] > 0 and counts["bad_requests"] > 0
     end_heap = heap(srv)
     print("heap in use: %d bytes before, %d after" % (start_heap, end_heap))
-    assert end_heap <= start_heap + 256
+    # The collector is conservative: a stale pointer can keep up to ~900 bytes
+    # alive for a while (seen as readings that flip between two values). A
+    # leak of even a quarter byte per request or connection of the soak's
+    # thousands would exceed the 1 KB allowed here.
+    assert end_heap <= start_heap + 1024
     assert "Traceback" not in srv.output()
     assert srv.alive()

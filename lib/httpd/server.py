@@ -234,8 +234,8 @@ class Server:
             self.stats.errors += 1
             log.exception(self.log, e, "connection failed")
         finally:
+            _close(stream)  # first: nothing after it may keep the socket open
             self._release(c)
-            _close(stream)
 
     async def _admit(self, c):
         """Find c a slot, waiting up to slot_wait_ms for one. False if none."""
@@ -290,10 +290,21 @@ class Server:
     def _release(self, c):
         if c in self._conns:
             self._conns.remove(c)
-        if c.slot is not None:
-            c.slot[2].reset()
-            self._pool.append(c.slot)
+        slot = c.slot
+        if slot is not None:
             c.slot = None
+            buf, _, req = slot
+            req.reset()
+            if len(buf) > _HEAD_START:
+                # A buffer grown for one client goes back to its first size, so
+                # an idle server holds as little heap as when it started.
+                try:
+                    buf = bytearray(_HEAD_START)
+                    req._buf = buf
+                    slot = (buf, memoryview(buf), req)
+                except MemoryError:
+                    pass  # keep the big one
+            self._pool.append(slot)
 
     def _on_cut(self, c):
         """The reaper or an eviction cancelled c; answer if HTTP says to."""
