@@ -43,6 +43,10 @@ class App:
         self.wifi = wifi  # a wifi.Station, or None where there is no Wi-Fi
         self.uptime = Uptime()
         self.reset_cause = self.board.reset_cause()
+        self.board_id = self.board.unique_id()
+        # Free and used add up to the heap's size: one walk of the heap
+        # (gc.mem_alloc) gives both, and a walk is slow on a big heap.
+        self.heap_size = gc.mem_free() + gc.mem_alloc()
         self.tasks = []  # coroutines run beside the server
         self.router.add("/health", lambda request: _HEALTH)
         self.router.add("/api/status", lambda request: Response.json(self.status()))
@@ -51,14 +55,15 @@ class App:
         """What /api/status reports."""
         s = self.server.stats
         board = self.board
+        used = gc.mem_alloc()
         return {
             "version": VERSION,
             "uptime_s": self.uptime.seconds(),
-            "heap_free": gc.mem_free(),
-            "heap_used": gc.mem_alloc(),
+            "heap_free": self.heap_size - used,
+            "heap_used": used,
             "board": {
                 "name": board.name,
-                "id": board.unique_id(),
+                "id": self.board_id,
                 "led": board.led,
                 "temperature_c": round(board.temperature_c(), 1),
                 "reset_cause": self.reset_cause,

@@ -6,8 +6,9 @@
 # board's address makes the phone open the setup page by itself. Packets that
 # are not a plain one-question query are dropped without an answer.
 
-import asyncio
 import socket
+
+from httpd.server import wait_readable
 
 _MAX_PACKET = 512  # classic DNS over UDP
 _TTL = b"\x00\x00\x00\x3c"  # 60 s
@@ -44,13 +45,6 @@ def answer(query, address):
     return reply
 
 
-def _readable(sock):
-    # asyncio has no public API to wait for a datagram; this is what its own
-    # Stream.read does before reading (the type stubs know neither the
-    # internal queue nor that MicroPython awaits plain generators).
-    yield asyncio.core._io_queue.queue_read(sock)  # pyright: ignore[reportAttributeAccessIssue]
-
-
 class CaptiveDNS:
     def __init__(self, ip, port=53):
         self.address = bytes(int(part) for part in ip.split("."))
@@ -65,7 +59,7 @@ class CaptiveDNS:
             sock.bind(socket.getaddrinfo("0.0.0.0", self.port)[0][-1])
             sock.setblocking(False)
             while True:
-                await _readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
+                await wait_readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
                 try:
                     query, peer = sock.recvfrom(_MAX_PACKET + 1)
                 except OSError:

@@ -172,7 +172,7 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         n = self.client_sockets_open()
         while n > count and time.monotonic() < deadline:
-            time.sleep(0.02)
+            time.sleep(0.005)
             n = self.client_sockets_open()
         return n
 

@@ -37,8 +37,9 @@ class _Logger:
     def debug(self, msg, *args):
         self.log(DEBUG, msg, *args)
 
-    def info(self, msg, *args):
-        self.log(INFO, msg, *args)
+    def info(self, msg, *args):  # once per request: written out in full
+        if INFO >= _Logger.level:
+            sys.stderr.write("INFO:%s:%s\n" % (self.name, msg % args if args else msg))
 
     def warning(self, msg, *args):
         self.log(WARNING, msg, *args)

@@ -85,6 +85,12 @@ class Response:
         """Status line and headers, CRLF-terminated, without the final blank line."""
         if self._head is None:
             status = self.status
+            if self.headers is None and self.content_type and self.stream is None and status >= 200 \
+                    and status != 204 and status != 304:
+                # The usual answer in one format: status, type, length.
+                self._head = ("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+                              % (status, reason(status), self.content_type, self.length)).encode()
+                return self._head
             lines = ["HTTP/1.1 %d %s\r\n" % (status, reason(status))]
             if self.content_type and status != 204 and status != 304:
                 lines.append("Content-Type: %s\r\n" % self.content_type)

@@ -3,7 +3,7 @@
 #
 # The path of one request, top to bottom in this file:
 #
-#   accept (asyncio.start_server) -> _connection: take a slot, or free the one
+#   accept (_accept) -> _connection: take a slot, or free the one
 #   idle longest, or answer 503 -> _serve, the keep-alive loop: read under the
 #   idle, then the head deadline, while _parse_head checks each line against
 #   the limits -> _read_body under the body deadline -> _answer: route and
@@ -20,6 +20,7 @@
 from micropython import const
 import asyncio
 import gc
+import socket
 from errno import ECONNABORTED, ECONNRESET, EHOSTUNREACH, ENOTCONN, ETIMEDOUT
 from time import ticks_add, ticks_diff, ticks_ms
 
@@ -47,6 +48,7 @@ _LINGER_MS = const(1000)  # how long to drain input before closing after an erro
 _LINGER_BYTES = const(8192)  # and how much of it at most
 _OUT_SIZE = const(1024)  # gathers status line, headers and small bodies into one write
 _HEAD_START = const(512)  # a slot's head buffer to begin with; grows up to max_head
+_ACCEPT_PAUSE_MS = const(100)  # longest wait after a failed accept (no descriptor, no buffer)
 _MAX_WAITING = const(4)  # newcomers waiting for a slot or a 503 at once; more are just closed
 _SLOT_POLL_MS = const(20)  # how often a waiting newcomer looks for a slot
 # A connection counts as idle (and may be closed for a newcomer) only after
@@ -97,6 +99,13 @@ class _Conn:
         self.phase = phase
         self.since = ticks_ms()
         self.deadline = None if timeout_ms is None else ticks_add(self.since, timeout_ms)
+
+
+def wait_readable(sock):
+    """Await this to wait until `sock` can be read (or accepted from). It is
+    what asyncio's own Stream.read does before reading: asyncio has no public
+    call for a socket that is not a stream (a listening or a UDP socket)."""
+    yield asyncio.core._io_queue.queue_read(sock)  # pyright: ignore[reportAttributeAccessIssue]
 
 
 def _close(stream):
@@ -152,8 +161,9 @@ class Server:
         busy = Response(b"503 Service Unavailable: server busy, retry shortly\n", 503, TEXT,
                         [("Retry-After", self.retry_after_s)])
         self._busy = busy.head() + _CLOSE + busy.body
-        self._wake = asyncio.Event()
-        self._listener = None
+        self._wake = asyncio.Event()  # a connection opened: wakes the reaper
+        self._closed = asyncio.Event()  # a connection closed: wakes a stalled accept
+        self._acceptor = None
         self._reaper = None
         self.listening = False  # True while the accept task runs (a watchdog checks it)
 
@@ -165,27 +175,63 @@ class Server:
     # -- lifecycle ------------------------------------------------------------
 
     async def serve(self):
-        """Listen and serve until close(); raises if the listener fails."""
+        """Listen and serve until close(); raises if the port cannot be bound."""
         self.closing = False
-        self._listener = await asyncio.start_server(
-            self._connection, self.host, self.port, self.backlog
-        )
-        self._reaper = asyncio.create_task(self._reap())
-        self.log.info("listening on http://%s:%d/", self.host, self.port)
-        self.listening = True
+        ai = socket.getaddrinfo(self.host, self.port)[0]
+        sock = socket.socket(ai[0], socket.SOCK_STREAM)
         try:
-            await self._listener.wait_closed()  # returns or raises when the accept task ends
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # rebind at once after a restart
+            sock.bind(ai[-1])
+            sock.listen(self.backlog)
+            sock.setblocking(False)
+            self._reaper = asyncio.create_task(self._reap())
+            self._acceptor = asyncio.create_task(self._accept(sock))
+            self.log.info("listening on http://%s:%d/", self.host, self.port)
+            self.listening = True
+            try:
+                await self._acceptor
+            except asyncio.CancelledError:
+                if not self.closing:
+                    raise
         finally:
             self.listening = False
+            sock.close()
             self.close()
+
+    async def _accept(self, sock):
+        # Not asyncio.start_server: its accept task dies of a MemoryError while
+        # making a connection's Stream or Task (seen at -X heapsize=64K), and
+        # with it the server. Here such an error costs that one connection.
+        while True:
+            await wait_readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
+            try:
+                client, _ = sock.accept()
+            except OSError:
+                # Out of descriptors or buffers: the client waits in the
+                # backlog until a connection closes (or a moment has passed),
+                # instead of a spin on a socket that stays readable.
+                self._closed.clear()
+                try:
+                    await asyncio.wait_for_ms(self._closed.wait(), _ACCEPT_PAUSE_MS)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            try:
+                client.setblocking(False)
+                stream = asyncio.StreamReader(client)
+                asyncio.create_task(self._connection(stream))
+            except MemoryError:
+                client.close()  # the task never started, so nothing else will
+                gc.collect()
+                self.stats.errors += 1
 
     def close(self):
         """Stop accepting and cancel every connection; each closes its socket."""
         if self.closing:
             return
         self.closing = True
-        if self._listener is not None:
-            self._listener.close()  # the accept task closes the listening socket
+        if self._acceptor is not None:
+            self._acceptor.cancel()
         if self._reaper is not None:
             self._reaper.cancel()
         for c in self._conns:
@@ -200,16 +246,22 @@ class Server:
         until = ticks_add(ticks_ms(), timeout_ms)
         while (self._conns or self.listening) and ticks_diff(until, ticks_ms()) > 0:
             await asyncio.sleep_ms(10)
+        # A task that Ctrl-C interrupted inside its `finally` never ends: close
+        # what it left open, so no socket outlives the server.
+        for c in self._conns:
+            _close(c.stream)
+        del self._conns[:]
 
     # -- one connection, from accept to close ----------------------------------
 
-    async def _connection(self, stream, _):
-        """asyncio.start_server's callback."""
-        self.stats.accepted += 1
-        c = _Conn(stream)
-        self._conns.append(c)
-        self._wake.set()
+    async def _connection(self, stream):
+        """One client, from accept to close."""
+        c = None
         try:
+            self.stats.accepted += 1
+            c = _Conn(stream)
+            self._conns.append(c)
+            self._wake.set()
             if self.closing:
                 return
             if await self._admit(c):
@@ -217,7 +269,7 @@ class Server:
             else:
                 await self._reject(c)
         except asyncio.CancelledError:
-            if c.cut is None:
+            if c is None or c.cut is None:
                 raise  # server shutdown: the finally closes the socket
             self._on_cut(c)
         except OSError as e:
@@ -235,7 +287,9 @@ class Server:
             log.exception(self.log, e, "connection failed")
         finally:
             _close(stream)  # first: nothing after it may keep the socket open
-            self._release(c)
+            self._closed.set()
+            if c is not None:
+                self._release(c)
 
     async def _admit(self, c):
         """Find c a slot, waiting up to slot_wait_ms for one. False if none."""
@@ -363,7 +417,7 @@ class Server:
                 await self._wake.wait()
             await asyncio.sleep_ms(_REAP_MS)
             now = ticks_ms()
-            for c in self._conns:
+            for c in self._conns:  # allocates nothing, so heap shortage cannot stop it
                 d = c.deadline
                 if d is not None and ticks_diff(d, now) <= 0:
                     c.deadline = None

@@ -2,47 +2,54 @@
 # MIT license
 
 
-REASONS = {
-    100: "Continue",
-    200: "OK",
-    201: "Created",
-    204: "No Content",
-    301: "Moved Permanently",
-    302: "Found",
-    303: "See Other",
-    304: "Not Modified",
-    307: "Temporary Redirect",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    406: "Not Acceptable",
-    408: "Request Timeout",
-    409: "Conflict",
-    410: "Gone",
-    411: "Length Required",
-    412: "Precondition Failed",
-    413: "Content Too Large",
-    414: "URI Too Long",
-    415: "Unsupported Media Type",
-    416: "Range Not Satisfiable",
-    417: "Expectation Failed",
-    422: "Unprocessable Content",
-    428: "Precondition Required",
-    429: "Too Many Requests",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    501: "Not Implemented",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-    505: "HTTP Version Not Supported",
-}
+# One string, not a dict of 40 entries: on a board every object costs heap,
+# and a phrase is only looked up when a Response's head is first built.
+_REASONS = (
+    "\n100Continue"
+    "\n200OK"
+    "\n201Created"
+    "\n204No Content"
+    "\n301Moved Permanently"
+    "\n302Found"
+    "\n303See Other"
+    "\n304Not Modified"
+    "\n307Temporary Redirect"
+    "\n400Bad Request"
+    "\n401Unauthorized"
+    "\n403Forbidden"
+    "\n404Not Found"
+    "\n405Method Not Allowed"
+    "\n406Not Acceptable"
+    "\n408Request Timeout"
+    "\n409Conflict"
+    "\n410Gone"
+    "\n411Length Required"
+    "\n412Precondition Failed"
+    "\n413Content Too Large"
+    "\n414URI Too Long"
+    "\n415Unsupported Media Type"
+    "\n416Range Not Satisfiable"
+    "\n417Expectation Failed"
+    "\n422Unprocessable Content"
+    "\n428Precondition Required"
+    "\n429Too Many Requests"
+    "\n431Request Header Fields Too Large"
+    "\n500Internal Server Error"
+    "\n501Not Implemented"
+    "\n502Bad Gateway"
+    "\n503Service Unavailable"
+    "\n504Gateway Timeout"
+    "\n505HTTP Version Not Supported"
+    "\n"  # every entry ends where the next begins
+)
 
 
 def reason(status):
-    return REASONS.get(status, "Unknown")
+    """'Not Found' for 404; 'Unknown' for a code not in the table."""
+    i = _REASONS.find("\n%d" % status)
+    if i < 0:
+        return "Unknown"
+    return _REASONS[i + 4 : _REASONS.find("\n", i + 4)]
 
 
 class HTTPError(Exception):

@@ -77,6 +77,45 @@ def heap(req):
     return {"used": gc.mem_alloc(), "free": gc.mem_free(), "active": server.active}
 
 
+_hog = [None]  # a chain of [previous, chunk]: no list that must grow
+_HOGGING = Response(b"hogging\n")
+
+
+def _fill(leave):
+    import gc
+
+    gc.collect()
+    size = 4096
+    while size >= 16:
+        try:
+            while gc.mem_free() > leave:
+                _hog[0] = [_hog[0], bytearray(size)]
+        except MemoryError:
+            pass
+        size //= 2
+
+
+@route("/test/hog")
+def hog(req):
+    """Keep all but `leave` bytes of the heap taken for `ms` milliseconds
+    (taking again what the server frees meanwhile), then give it back:
+    everything the server allocates in that time may fail."""
+    leave = int(req.args.get("leave", "256"))
+    asyncio.create_task(_keep(leave, int(req.args.get("ms", "2000"))))  # first: later it cannot be made
+    _fill(leave)
+    return _HOGGING
+
+
+async def _keep(leave, ms):
+    from time import ticks_add, ticks_diff, ticks_ms
+
+    until = ticks_add(ticks_ms(), ms)
+    while ticks_diff(until, ticks_ms()) > 0:
+        await asyncio.sleep_ms(10)
+        _fill(leave)
+    _hog[0] = None
+
+
 @route("/test/stream")
 def stream(req):
     pieces = int(req.args.get("n", "3"))
