@@ -1,17 +1,13 @@
 # Logging through micropython-lib's `logging` where it is installed (on a board:
 # `mpremote mip install logging`), otherwise through a small fallback that
-# takes the same calls and prints the same "LEVEL:name:message" lines.
+# takes the calls this project makes (info, warning, error, exception,
+# isEnabledFor) and prints the same "LEVEL:name:message" lines.
 # MIT license
 
 import sys
 
-DEBUG = 10
 INFO = 20
-WARNING = 30
-ERROR = 40
-CRITICAL = 50
-
-_NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR", CRITICAL: "CRITICAL"}
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")  # 10, 20, ... 50
 
 try:
     import logging as _logging
@@ -20,7 +16,7 @@ except ImportError:
 
 
 class _Logger:
-    level = WARNING  # shared by every fallback logger, set by configure()
+    level = 30  # shared by every fallback logger, set by configure()
 
     def __init__(self, name):
         self.name = name
@@ -28,31 +24,22 @@ class _Logger:
     def isEnabledFor(self, level):
         return level >= _Logger.level
 
-    def log(self, level, msg, *args):
+    def _write(self, level, msg, args):
         if level >= _Logger.level:
-            if args:
-                msg = msg % args
-            sys.stderr.write("%s:%s:%s\n" % (_NAMES.get(level, level), self.name, msg))
+            sys.stderr.write("%s:%s:%s\n" % (_LEVELS[level // 10 - 1], self.name, msg % args if args else msg))
 
-    def debug(self, msg, *args):
-        self.log(DEBUG, msg, *args)
-
-    def info(self, msg, *args):  # once per request: written out in full
-        if INFO >= _Logger.level:
-            sys.stderr.write("INFO:%s:%s\n" % (self.name, msg % args if args else msg))
+    def info(self, msg, *args):
+        self._write(20, msg, args)
 
     def warning(self, msg, *args):
-        self.log(WARNING, msg, *args)
+        self._write(30, msg, args)
 
     def error(self, msg, *args):
-        self.log(ERROR, msg, *args)
-
-    def critical(self, msg, *args):
-        self.log(CRITICAL, msg, *args)
+        self._write(40, msg, args)
 
     def exception(self, msg, *args, exc_info=True):
-        self.log(ERROR, msg, *args)
-        if isinstance(exc_info, BaseException) and ERROR >= _Logger.level:
+        self._write(40, msg, args)
+        if isinstance(exc_info, BaseException) and 40 >= _Logger.level:
             sys.print_exception(exc_info, sys.stderr)  # pyright: ignore[reportArgumentType]
 
 
@@ -65,16 +52,9 @@ def exception(logger, exc, msg, *args):
     logger.exception(msg, *args, exc_info=exc)  # pyright: ignore[reportArgumentType]
 
 
-def level_of(name):
-    """'INFO' -> 20; unknown names give INFO."""
-    for number, text in _NAMES.items():
-        if text == name:
-            return number
-    return INFO
-
-
 def configure(level_name):
-    level = level_of(level_name)
+    """Set the level by name: DEBUG, INFO, WARNING, ERROR (others: INFO)."""
+    level = (_LEVELS.index(level_name) + 1) * 10 if level_name in _LEVELS else INFO
     if _logging:
         _logging.basicConfig(level=level)
         _logging.getLogger().setLevel(level)

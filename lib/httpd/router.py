@@ -70,9 +70,12 @@ class Router:
 
     def match(self, method, path):
         """Return (handler, params); raise HTTPError 404 or 405 (with Allow)."""
-        table, params = self._find(path)
+        table = self._static.get(path)  # the usual case, looked up inline
+        params = None
         if table is None:
-            raise HTTPError(404, "no such page")
+            table, params = self._find(path)
+            if table is None:
+                raise HTTPError(404, "no such page")
         handler = table.get(method)
         if handler is None and method == "HEAD":
             handler = table.get("GET")
