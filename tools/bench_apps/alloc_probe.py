@@ -36,7 +36,7 @@ BROWSER_HEAD = (
 
 
 def parse(req, buf, n, max_body):
-    """Parse buf[0:n] the way httpd/server.py _read_head does: lines split on
+    """Parse buf[0:n] the way httpd/server.py _parse_head does: lines split on
     LF, one trailing CR dropped, request line, headers, finish() at the blank
     line."""
     req.reset()
@@ -119,16 +119,29 @@ def main():
         coroutine().close()
 
     measure("one coroutine object of an empty async def", one_coroutine)
-    # The server's own coroutines on the path of one request: each call
-    # creates one (its frame lives on the heap until it returns).
-    for name, args in (("_read_head", (None,)), ("_respond", (None,)), ("_send", (None, None, True)),
-                       ("_write_all", (None, b"", b"", b"")), ("_write", (None, b""))):
+    # The common path awaits only the read: Stream.readinto makes one
+    # generator per read. The server's coroutines: _serve once per
+    # connection; _send only for large bodies, files and streams.
+    class _Stream:
+        def readinto(self, buf):
+            yield
+
+    stream = _Stream()
+    view64 = memoryview(bytearray(64))
+    measure("generator of one Stream.readinto (created, closed)", lambda: stream.readinto(view64).close())
+    for name, args in (("_serve", (None,)), ("_send", (None, None, True))):
         method = getattr(server, name, None)
         if method is None:
             print(json.dumps({"part": "coroutine Server.%s" % name, "error": "no such method"}))
             continue
         measure("coroutine object of Server.%s (created, closed)" % name,
                 lambda method=method, args=args: method(*args).close())
+    req = Request(bytearray(WRK_HEAD))
+    parse(req, bytearray(WRK_HEAD), len(WRK_HEAD), max_body)
+    if hasattr(server, "_answer"):
+        measure("Server._answer: route GET / and call its handler", lambda: server._answer(req))
+    else:
+        print(json.dumps({"part": "Server._answer", "error": "no such method"}))
     view = memoryview(bytearray(64))
     measure("one memoryview slice (mv[n:])", lambda: view[8:])
     # What the server logs per request at the configured level (INFO: one
