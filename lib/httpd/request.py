@@ -22,6 +22,7 @@ _HAS_LENGTH = const(2)
 _CHUNKED = const(4)
 _CONN_CLOSE = const(8)
 _CONN_KEEP_ALIVE = const(16)
+_EXPECT_CONTINUE = const(32)
 
 # Methods the server implements, with the space that ends them on the request
 # line; matched with bytearray.startswith, which does not allocate.
@@ -58,8 +59,10 @@ def _is_token(buf, start, end):
 
 
 def _name_is(buf, start, end, lname):
-    # Case-insensitive compare of buf[start:end] with a lower-case header
-    # name made of letters and '-', without allocating.
+    # Case-insensitive compare of buf[start:end] with a lower-case name or
+    # token made of letters, digits and '-', without allocating. (Setting
+    # bit 5 lowers letters and leaves digits and '-' alone; only control
+    # bytes could alias, and CR and NUL are refused before this is used.)
     if end - start != len(lname):
         return False
     for i in range(len(lname)):
@@ -74,6 +77,7 @@ class Request:
 
     def __init__(self, buf):
         self._buf = buf
+        self._host = b"\x00"  # the last Host value found valid (never matches at first)
         self.reset()
 
     def reset(self):
@@ -118,9 +122,12 @@ class Request:
             raise HTTPError(505, "only HTTP/1.x is supported")
         self.version = 10 if minor == 48 else 11
         self._target(buf, target, sp)
-        self._head_start = end
+        self._head_start = self._head_end = end
 
     def _target(self, buf, start, end):
+        if end - start == 1 and buf[start] == _SLASH:
+            self.path = "/"  # the most asked-for target, quickly
+            return
         for i in range(start, end):
             c = buf[i]
             if c < 33 or c > 126:  # controls, space, DEL, non-ASCII
@@ -176,12 +183,7 @@ class Request:
     def header(self, buf, start, end):
         """Check one header line buf[start:end] and note what the server needs."""
         colon = buf.find(b":", start, end)
-        if colon <= start:
-            raise HTTPError(400, "malformed header")
-        first = buf[start]
-        # Obsolete line folding, white space before the colon (RFC 9112 5.1),
-        # or any other byte that may not be in a field name.
-        if first == _SP or first == _HT or not _all_in(_TOKEN, buf, start, colon):
+        if colon <= start or buf[start] == _SP or buf[start] == _HT:  # (obs-fold)
             raise HTTPError(400, "malformed header")
         if buf.find(b"\r", start, end) >= 0 or buf.find(b"\x00", start, end) >= 0:
             raise HTTPError(400, "bad character in header")
@@ -191,32 +193,49 @@ class Request:
             vs += 1
         while ve > vs and buf[ve - 1] in (_SP, _HT):
             ve -= 1
+        # The headers the server needs are recognised by length, then name;
+        # any other name is only checked to be a token (RFC 9110 5.1: no
+        # white space before the colon, no separators).
         n = colon - start
-        if n == 4:
-            if _name_is(buf, start, colon, b"host"):
-                if self._flags & _HOST_SEEN or not _all_in(_HOST, buf, vs, ve):
-                    raise HTTPError(400, "bad or repeated Host header")
-                self._flags |= _HOST_SEEN
-        elif n == 14:
-            if _name_is(buf, start, colon, b"content-length"):
-                self._content_length(buf, vs, ve)
-        elif n == 17:
-            if _name_is(buf, start, colon, b"transfer-encoding"):
-                self._flags |= _CHUNKED
-        elif n == 10:
-            if _name_is(buf, start, colon, b"connection"):
-                for token in bytes(buf[vs:ve]).lower().split(b","):
-                    token = token.strip()
-                    if token == b"close":
-                        self._flags |= _CONN_CLOSE
-                    elif token == b"keep-alive":
-                        self._flags |= _CONN_KEEP_ALIVE
-        elif n == 6:
-            if _name_is(buf, start, colon, b"expect"):
-                if bytes(buf[vs:ve]).lower() != b"100-continue":
-                    raise HTTPError(417, "only 100-continue is supported")
-                self.expect_continue = True
+        if n == 4 and _name_is(buf, start, colon, b"host"):
+            if self._flags & _HOST_SEEN:
+                raise HTTPError(400, "repeated Host header")
+            self._flags |= _HOST_SEEN
+            # A connection sends the same Host with every request: checked
+            # once, then only compared (in C) with the value checked.
+            host = self._host
+            if ve - vs != len(host) or not buf.startswith(host, vs):
+                if not _all_in(_HOST, buf, vs, ve):
+                    raise HTTPError(400, "bad Host header")
+                self._host = bytes(buf[vs:ve])
+        elif n == 10 and _name_is(buf, start, colon, b"connection"):
+            self._connection(buf, vs, ve)
+        elif n == 14 and _name_is(buf, start, colon, b"content-length"):
+            self._content_length(buf, vs, ve)
+        elif n == 17 and _name_is(buf, start, colon, b"transfer-encoding"):
+            self._flags |= _CHUNKED
+        elif n == 6 and _name_is(buf, start, colon, b"expect"):
+            if not _name_is(buf, vs, ve, b"100-continue"):
+                raise HTTPError(417, "only 100-continue is supported")
+            self._flags |= _EXPECT_CONTINUE
+        elif not _all_in(_TOKEN, buf, start, colon):
+            raise HTTPError(400, "malformed header")
         self._head_end = end
+
+    def _connection(self, buf, start, end):
+        # Browsers send one token; compare it in place. A list of tokens
+        # ("keep-alive, Upgrade") is split.
+        if _name_is(buf, start, end, b"keep-alive"):
+            self._flags |= _CONN_KEEP_ALIVE
+        elif _name_is(buf, start, end, b"close"):
+            self._flags |= _CONN_CLOSE
+        elif buf.find(b",", start, end) >= 0:
+            for token in bytes(buf[start:end]).lower().split(b","):
+                token = token.strip()
+                if token == b"close":
+                    self._flags |= _CONN_CLOSE
+                elif token == b"keep-alive":
+                    self._flags |= _CONN_KEEP_ALIVE
 
     def _content_length(self, buf, start, end):
         if end <= start:
@@ -236,10 +255,11 @@ class Request:
     def finish(self, max_body):
         """The blank line arrived: check the head as a whole."""
         flags = self._flags
-        if self.version == 10:
-            self.expect_continue = False  # RFC 9110 10.1.1: ignored from HTTP/1.0
-        elif not flags & _HOST_SEEN:
+        http10 = self.version == 10
+        if not http10 and not flags & _HOST_SEEN:
             raise HTTPError(400, "missing Host header")
+        # RFC 9110 10.1.1: an HTTP/1.0 client's 100-continue is ignored.
+        self.expect_continue = not http10 and bool(flags & _EXPECT_CONTINUE)
         if flags & _CHUNKED:
             # Request bodies must carry Content-Length; RFC 9112 6.1 says 501
             # for a transfer coding the server does not implement.
@@ -248,8 +268,8 @@ class Request:
             raise HTTPError(413, "body too large")
         if flags & _CONN_CLOSE:
             self.keep_alive = False
-        elif self.version == 10:
-            self.keep_alive = bool(flags & _CONN_KEEP_ALIVE)
+        else:
+            self.keep_alive = not http10 or bool(flags & _CONN_KEEP_ALIVE)
 
     # -- what handlers use -----------------------------------------------------
 
