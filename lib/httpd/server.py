@@ -81,9 +81,9 @@ class _Conn:
     """One client connection. `slot` is the (buffer, memoryview, Request) it
     borrowed from the pool; a connection being refused has none."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, task):
         self.stream = stream
-        self.task = asyncio.current_task()
+        self.task = task  # what the reaper or an eviction cancels
         self.slot = None
         self.phase = _NEW
         self.deadline = None  # ticks_ms after which the reaper cuts the task
@@ -259,7 +259,7 @@ class Server:
         c = None
         try:
             self.stats.accepted += 1
-            c = _Conn(stream)
+            c = _Conn(stream, asyncio.current_task())
             self._conns.append(c)
             self._wake.set()
             if self.closing:

@@ -8,6 +8,7 @@ import gc
 
 from httpd.request import Request
 from httpd.server import Server
+from checks import raises
 from httpd.status import HTTPError
 
 MAX_BODY = Server.max_body
@@ -63,17 +64,6 @@ def head(line, *headers):
 def get(*headers, version="1.1", target="/"):
     """A GET request head with the given headers (Host is not added)."""
     return head("GET %s HTTP/%s" % (target, version), *headers)
-
-
-def raises(status, fn, *args):
-    """Assert that fn(*args) raises HTTPError with this status; return it."""
-    try:
-        fn(*args)
-    except HTTPError as e:
-        assert e.status == status, "expected HTTPError %d, got %d (%s)" % (
-            status, e.status, e.detail)
-        return e
-    raise AssertionError("expected HTTPError %d, nothing raised" % status)
 
 
 def parses_to(raw, status):
@@ -766,7 +756,7 @@ async def _read_head(raw):
     from httpd.server import Server, _Conn
 
     server = Server(Router())
-    c = _Conn(_FakeStream(raw))
+    c = _Conn(_FakeStream(raw), None)
     c.slot = server._pool.pop()
     req = c.slot[2]
     req.reset()
@@ -839,7 +829,7 @@ async def test_read_head_parses_head_split_over_many_reads():
     from httpd.server import Server, _Conn
 
     server = Server(Router())
-    c = _Conn(_FakeStream(raw, piece=3))
+    c = _Conn(_FakeStream(raw, piece=3), None)
     c.slot = server._pool.pop()
     c.slot[2].reset()
     reads = 0

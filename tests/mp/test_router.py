@@ -1,18 +1,8 @@
 # Routing (httpd.router.Router) on MicroPython: static, "<name>" and
 # "<path:name>" routes, 404, 405 with its Allow header, HEAD -> GET, allow().
 from httpd.router import Router
+from checks import raises
 from httpd.status import HTTPError
-
-
-def raises(status, fn, *args):
-    """Assert that fn(*args) raises HTTPError with this status; return it."""
-    try:
-        fn(*args)
-    except HTTPError as e:
-        assert e.status == status, "expected HTTPError %d, got %d (%s)" % (
-            status, e.status, e.detail)
-        return e
-    raise AssertionError("expected HTTPError %d, nothing raised" % status)
 
 
 def allow_of(err):

@@ -35,27 +35,6 @@ BROWSER_HEAD = (
 )
 
 
-def parse(req, buf, n, max_body):
-    """Parse buf[0:n] the way httpd/server.py _parse_head does: lines split on
-    LF, one trailing CR dropped, request line, headers, finish() at the blank
-    line."""
-    req.reset()
-    pos = 0
-    first = True
-    while True:
-        nl = buf.find(b"\n", pos, n)
-        end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
-        if first:
-            req.request_line(buf, pos, end)
-            first = False
-        elif end == pos:
-            req.finish(max_body)
-            return
-        else:
-            req.header(buf, pos, end)
-        pos = nl + 1
-
-
 def measure(part, fn):
     try:
         fn()  # warm-up: first-use allocations (caches, imports) are not per request
@@ -80,12 +59,25 @@ def measure(part, fn):
     print(json.dumps(out))
 
 
-def head_parser(head, max_body):
+def head_parser(server, head):
+    """(parse, request): parse() parses `head` in a reused slot with the
+    server's own Server._parse_head, as it does for every request."""
+    from httpd.server import _Conn
+
     buf = bytearray(2048)
     buf[0 : len(head)] = head
     req = Request(buf)
+    c = _Conn(None, None)
+    c.slot = (buf, memoryview(buf), req)
     n = len(head)
-    return lambda: parse(req, buf, n, max_body)
+
+    def parse():
+        req.reset()
+        c.pos = c.lines = 0
+        c.n = n
+        server._parse_head(c)
+
+    return parse, req
 
 
 def main():
@@ -96,14 +88,13 @@ def main():
     router = application.router
     page = Response.html(PAGE)
     router.add("/", lambda request: page)
-    max_body = server.max_body
     logger = log.get_logger("httpd")
 
     measure("nothing (the loop itself)", lambda: None)
-    measure("parse head: GET /, Host only (what wrk sends)", head_parser(WRK_HEAD, max_body))
-    measure("parse head: GET /api/status, Host only", head_parser(STATUS_HEAD, max_body))
+    measure("parse head: GET /, Host only (what wrk sends)", head_parser(server, WRK_HEAD)[0])
+    measure("parse head: GET /api/status, Host only", head_parser(server, STATUS_HEAD)[0])
     measure("parse head: GET /api/status, browser headers + Connection: keep-alive",
-            head_parser(BROWSER_HEAD, max_body))
+            head_parser(server, BROWSER_HEAD)[0])
     measure("router.match GET /", lambda: router.match("GET", "/"))
     measure("router.match GET /api/status", lambda: router.match("GET", "/api/status"))
     measure("Response.head() of the cached page", page.head)
@@ -136,8 +127,8 @@ def main():
             continue
         measure("coroutine object of Server.%s (created, closed)" % name,
                 lambda method=method, args=args: method(*args).close())
-    req = Request(bytearray(WRK_HEAD))
-    parse(req, bytearray(WRK_HEAD), len(WRK_HEAD), max_body)
+    parse, req = head_parser(server, WRK_HEAD)
+    parse()
     if hasattr(server, "_answer"):
         measure("Server._answer: route GET / and call its handler", lambda: server._answer(req))
     else:
