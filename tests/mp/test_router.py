@@ -2,7 +2,6 @@
 # "<path:name>" routes, 404, 405 with its Allow header, HEAD -> GET, allow().
 from httpd.router import Router
 from checks import raises
-from httpd.status import HTTPError
 
 
 def allow_of(err):
