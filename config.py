@@ -25,7 +25,7 @@ WRITE_TIMEOUT_MS = 5000  # each piece of a response (a client that stops reading
 # -- Request limits: larger requests get an error answer, never a crash ---------
 MAX_REQUEST_LINE = 512  # bytes in "GET /path?query HTTP/1.1"; longer gets 414
 MAX_HEADER_LINE = 1024  # bytes in one header line; longer gets 431
-MAX_HEAD = 2048  # bytes in the whole head; larger gets 431 (one buffer per connection)
+MAX_HEAD = 2048  # bytes in the whole head; larger gets 431 (a slot's buffer grows up to this)
 MAX_HEADERS = 32  # header lines; more gets 431
 MAX_BODY = 4096  # bytes of request body, from Content-Length; larger gets 413
 
