@@ -96,9 +96,10 @@ class _Conn:
         self.lines = 0  # lines of the head parsed so far
 
     def wait(self, phase, timeout_ms):
+        """About to wait for `phase`, for at most timeout_ms."""
         self.phase = phase
         self.since = ticks_ms()
-        self.deadline = None if timeout_ms is None else ticks_add(self.since, timeout_ms)
+        self.deadline = ticks_add(self.since, timeout_ms)
 
 
 def wait_readable(sock):
