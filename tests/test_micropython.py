@@ -24,7 +24,10 @@ def _collect():
 
 @pytest.mark.parametrize("module,name", _collect())
 def test_micropython(module, name):
-    env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (ROOT / "lib", MP_DIR))
+    # Relative paths, as on the board ("lib/..."): MicroPython keeps each
+    # module's file name as an interned string, so an absolute path would make
+    # the heap these tests see depend on where the repository was cloned.
+    env = dict(os.environ, MICROPYPATH=".frozen:../../lib:.")
     run = subprocess.run([micropython(), "-X", "heapsize=" + PICO_HEAP, "runner.py", module, name],
                          cwd=MP_DIR, env=env, capture_output=True, text=True, timeout=120)
     output = run.stdout + run.stderr

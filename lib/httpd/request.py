@@ -12,7 +12,6 @@ from .status import HTTPError
 from . import codec
 
 _SP = const(32)
-_HT = const(9)
 _SLASH = const(47)
 _LENGTH_CAP = const(1_000_000_000)  # Content-Length beyond any body limit
 
@@ -47,6 +46,13 @@ for _c in b"!$&'()*+,;=-._~%:[]0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm
     _HOST[_c] = 1
 
 
+# And in a request target: visible ASCII (no controls, space, DEL or 8-bit).
+_VISIBLE = bytearray(256)
+for _c in range(33, 127):
+    _VISIBLE[_c] = 1
+_WS = b" \t"  # optional white space around a header value
+
+
 def _all_in(table, buf, start, end):
     for i in range(start, end):
         if not table[buf[i]]:
@@ -69,6 +75,67 @@ def _name_is(buf, start, end, lname):
         if buf[start + i] | 32 != lname[i]:
             return False
     return True
+
+
+def _skip_ws(buf, start, end):
+    while start < end and buf[start] in _WS:
+        start += 1
+    return start
+
+
+def _digits(buf, start, end):
+    # A Content-Length value: one or more digits, nothing else.
+    if end <= start:
+        raise HTTPError(400, "bad Content-Length")
+    value = 0
+    while start < end:
+        d = buf[start] - 48
+        if d < 0 or d > 9:
+            raise HTTPError(400, "bad Content-Length")
+        # Capped, so a huge number stays a small int (and gets 413).
+        value = min(value * 10 + d, _LENGTH_CAP)
+        start += 1
+    return value
+
+
+def _connection_list(value):
+    # The flags of a Connection header listing several tokens.
+    flags = 0
+    for token in value.lower().split(b","):
+        token = token.strip()
+        if token == b"close":
+            flags |= _CONN_CLOSE
+        elif token == b"keep-alive":
+            flags |= _CONN_KEEP_ALIVE
+    return flags
+
+
+def _version(buf, i):
+    # buf[i:i + 3] is "x.y" of an HTTP version other than 1.1.
+    major = buf[i]
+    minor = buf[i + 2]
+    if not (48 <= major <= 57 and buf[i + 1] == 46 and 48 <= minor <= 57):
+        raise HTTPError(400, "malformed request line")
+    if major != 49:  # '1'
+        raise HTTPError(505, "only HTTP/1.x is supported")
+    return 10 if minor == 48 else 11
+
+
+def _path(buf, start, end):
+    # Visible ASCII only (checked), so decode() cannot fail.
+    path = buf[start:end].decode()
+    return _unquote_path(path) if "%" in path else path
+
+
+def _unquote_path(path):
+    try:
+        raw = codec.unquote_bytes(path)
+        for c in raw:  # decoded controls (%00, %0A...) would forge log lines
+            if c < 32 or c == 127:
+                raise HTTPError(400, "control character in path")
+        return raw.decode()
+    except ValueError:  # a bad escape, or not UTF-8
+        raise HTTPError(400, "bad percent-encoding in path")
 
 
 class Request:
@@ -97,156 +164,143 @@ class Request:
         self._args = None
 
     # -- parsing, called by the server one complete line at a time ------------
+    #
+    # Every function here that runs for a plain request keeps its frame
+    # (arguments, locals, value stack) within 11 words, so that MicroPython
+    # puts it on the C stack: a larger frame is allocated on the heap at every
+    # call (tools/frames.py explains, tests/test_frames.py checks). Rare cases
+    # branch off into functions of their own.
 
     def request_line(self, buf, start, end):
         """Parse `METHOD SP target SP HTTP/x.y` in buf[start:end] (no CRLF)."""
-        for prefix, name in _METHODS:
-            if buf.startswith(prefix, start):
-                self.method = name
-                target = start + len(prefix)
-                break
+        if buf.startswith(b"GET ", start):
+            self.method = "GET"
+            start += 4
         else:
-            sp = buf.find(b" ", start, end)
-            if sp > start and _is_token(buf, start, sp):
-                raise HTTPError(501, "method not implemented")
-            raise HTTPError(400, "malformed request line")
-        sp = buf.find(b" ", target, end)
-        # The version is exactly 8 bytes after the one space ending the target.
-        if sp <= target or end - sp != 9 or not buf.startswith(b"HTTP/", sp + 1):
-            raise HTTPError(400, "malformed request line")
-        major = buf[sp + 6]
-        minor = buf[sp + 8]
-        if not (48 <= major <= 57 and buf[sp + 7] == 46 and 48 <= minor <= 57):
-            raise HTTPError(400, "malformed request line")
-        if major != 49:  # '1'
-            raise HTTPError(505, "only HTTP/1.x is supported")
-        self.version = 10 if minor == 48 else 11
-        self._target(buf, target, sp)
+            start = self._method(buf, start, end)
         self._head_start = self._head_end = end
-
-    def _target(self, buf, start, end):
+        # The version is exactly 8 bytes after the one space ending the target.
+        end -= 9
+        if end <= start or buf[end] != _SP or not buf.startswith(b"HTTP/", end + 1) \
+                or buf.find(b" ", start, end) >= 0:
+            raise HTTPError(400, "malformed request line")
+        self.version = 11 if buf.startswith(b"1.1", end + 6) else _version(buf, end + 6)
         if end - start == 1 and buf[start] == _SLASH:
             self.path = "/"  # the most asked-for target, quickly
-            return
-        for i in range(start, end):
-            c = buf[i]
-            if c < 33 or c > 126:  # controls, space, DEL, non-ASCII
-                raise HTTPError(400, "bad character in target")
-        if buf[start] != _SLASH:
-            if _name_is(buf, start, start + 7, b"http://") or _name_is(buf, start, start + 8, b"https://"):
-                # absolute-form (RFC 9112 3.2.2): the authority ends at the
-                # first '/', '?' or '#'; what follows is path and query.
-                auth = buf.find(b"//", start, end) + 2
-                start = end
-                for c in b"/?#":
-                    p = buf.find(bytes((c,)), auth, start)
-                    if p >= 0:
-                        start = p
-                if start == end or buf[start] != _SLASH:
-                    self._path_query(buf, start, end, "/")
-                    return
-            elif end - start == 1 and buf[start] == 42 and self.method == "OPTIONS":
-                self.path = "*"
-                return
-            else:
-                raise HTTPError(400, "bad request target")
-        self._path_query(buf, start, end, None)
+        else:
+            self._target(buf, start, end)
 
-    def _path_query(self, buf, start, end, path):
-        # buf[start:end] is "/path?query#fragment"; `path` is given when the
-        # target had no path (absolute-form "http://host?q").
-        frag = buf.find(b"#", start, end)
-        if frag >= 0:
-            end = frag
-        q = buf.find(b"?", start, end)
-        if q >= 0:
-            self.query = buf[q + 1 : end].decode()
-            end = q
-        if path is not None:
-            self.path = path
-            return
-        if end - start == 1:
-            self.path = "/"
-            return
-        path = buf[start:end].decode()
-        if "%" in path:
-            try:
-                raw = codec.unquote_bytes(path)
-                for c in raw:  # decoded controls (%00, %0A...) would forge log lines
-                    if c < 32 or c == 127:
-                        raise HTTPError(400, "control character in path")
-                path = raw.decode()
-            except ValueError:  # a bad escape, or not UTF-8
-                raise HTTPError(400, "bad percent-encoding in path")
-        self.path = path
+    def _method(self, buf, start, end):
+        # Methods other than GET: the index after "METHOD ".
+        i = 0
+        while i < len(_METHODS):
+            m = _METHODS[i]
+            if buf.startswith(m[0], start):
+                self.method = m[1]
+                return start + len(m[0])
+            i += 1
+        i = buf.find(b" ", start, end)
+        if i > start and _is_token(buf, start, i):
+            raise HTTPError(501, "method not implemented")
+        raise HTTPError(400, "malformed request line")
+
+    def _target(self, buf, start, end):
+        if not _all_in(_VISIBLE, buf, start, end):  # controls, space, DEL, non-ASCII
+            raise HTTPError(400, "bad character in target")
+        if buf[start] == _SLASH:
+            end = self._query(buf, start, end)
+            self.path = "/" if end - start == 1 else _path(buf, start, end)
+        else:
+            self._other_form(buf, start, end)
+
+    def _other_form(self, buf, start, end):
+        if _name_is(buf, start, start + 7, b"http://") or _name_is(buf, start, start + 8, b"https://"):
+            # absolute-form (RFC 9112 3.2.2): the authority ends at the
+            # first '/', '?' or '#'; what follows is path and query.
+            auth = buf.find(b"//", start, end) + 2
+            start = end
+            for c in b"/?#":
+                p = buf.find(bytes((c,)), auth, start)
+                if p >= 0:
+                    start = p
+            end = self._query(buf, start, end)
+            self.path = "/" if end - start <= 1 else _path(buf, start, end)
+        elif end - start == 1 and buf[start] == 42 and self.method == "OPTIONS":
+            self.path = "*"
+        else:
+            raise HTTPError(400, "bad request target")
+
+    def _query(self, buf, start, end):
+        # buf[start:end] is "path?query#fragment": sets the query, returns
+        # where the path ends.
+        i = buf.find(b"#", start, end)
+        if i >= 0:
+            end = i
+        i = buf.find(b"?", start, end)
+        if i >= 0:
+            self.query = buf[i + 1 : end].decode()
+            return i
+        return end
 
     def header(self, buf, start, end):
         """Check one header line buf[start:end] and note what the server needs."""
+        self._head_end = end
         colon = buf.find(b":", start, end)
-        if colon <= start or buf[start] == _SP or buf[start] == _HT:  # (obs-fold)
+        if colon <= start or buf[start] in _WS:  # (obs-fold)
             raise HTTPError(400, "malformed header")
         if buf.find(b"\r", start, end) >= 0 or buf.find(b"\x00", start, end) >= 0:
             raise HTTPError(400, "bad character in header")
-        vs = colon + 1
-        ve = end
-        while vs < ve and buf[vs] in (_SP, _HT):
-            vs += 1
-        while ve > vs and buf[ve - 1] in (_SP, _HT):
-            ve -= 1
+        while end > colon and buf[end - 1] in _WS:
+            end -= 1
         # The headers the server needs are recognised by length, then name;
         # any other name is only checked to be a token (RFC 9110 5.1: no
-        # white space before the colon, no separators).
+        # white space before the colon, no separators). Their values are
+        # buf[colon + 1:end]; each skips the white space before its own.
         n = colon - start
         if n == 4 and _name_is(buf, start, colon, b"host"):
-            if self._flags & _HOST_SEEN:
-                raise HTTPError(400, "repeated Host header")
-            self._flags |= _HOST_SEEN
-            # A connection sends the same Host with every request: checked
-            # once, then only compared (in C) with the value checked.
-            host = self._host
-            if ve - vs != len(host) or not buf.startswith(host, vs):
-                if not _all_in(_HOST, buf, vs, ve):
-                    raise HTTPError(400, "bad Host header")
-                self._host = bytes(buf[vs:ve])
+            self._host_value(buf, colon + 1, end)
         elif n == 10 and _name_is(buf, start, colon, b"connection"):
-            self._connection(buf, vs, ve)
+            self._connection(buf, colon + 1, end)
         elif n == 14 and _name_is(buf, start, colon, b"content-length"):
-            self._content_length(buf, vs, ve)
+            self._content_length(buf, colon + 1, end)
         elif n == 17 and _name_is(buf, start, colon, b"transfer-encoding"):
             self._flags |= _CHUNKED
         elif n == 6 and _name_is(buf, start, colon, b"expect"):
-            if not _name_is(buf, vs, ve, b"100-continue"):
-                raise HTTPError(417, "only 100-continue is supported")
-            self._flags |= _EXPECT_CONTINUE
+            self._expect(buf, colon + 1, end)
         elif not _all_in(_TOKEN, buf, start, colon):
             raise HTTPError(400, "malformed header")
-        self._head_end = end
+
+    def _host_value(self, buf, start, end):
+        start = _skip_ws(buf, start, end)
+        if self._flags & _HOST_SEEN:
+            raise HTTPError(400, "repeated Host header")
+        self._flags |= _HOST_SEEN
+        # A connection sends the same Host with every request: checked once,
+        # then only compared (in C) with the value checked.
+        host = self._host
+        if end - start != len(host) or not buf.startswith(host, start):
+            if not _all_in(_HOST, buf, start, end):
+                raise HTTPError(400, "bad Host header")
+            self._host = bytes(buf[start:end])
+
+    def _expect(self, buf, start, end):
+        if not _name_is(buf, _skip_ws(buf, start, end), end, b"100-continue"):
+            raise HTTPError(417, "only 100-continue is supported")
+        self._flags |= _EXPECT_CONTINUE
 
     def _connection(self, buf, start, end):
         # Browsers send one token; compare it in place. A list of tokens
         # ("keep-alive, Upgrade") is split.
+        start = _skip_ws(buf, start, end)
         if _name_is(buf, start, end, b"keep-alive"):
             self._flags |= _CONN_KEEP_ALIVE
         elif _name_is(buf, start, end, b"close"):
             self._flags |= _CONN_CLOSE
         elif buf.find(b",", start, end) >= 0:
-            for token in bytes(buf[start:end]).lower().split(b","):
-                token = token.strip()
-                if token == b"close":
-                    self._flags |= _CONN_CLOSE
-                elif token == b"keep-alive":
-                    self._flags |= _CONN_KEEP_ALIVE
+            self._flags |= _connection_list(bytes(buf[start:end]))
 
     def _content_length(self, buf, start, end):
-        if end <= start:
-            raise HTTPError(400, "bad Content-Length")
-        value = 0
-        for i in range(start, end):
-            d = buf[i] - 48
-            if d < 0 or d > 9:
-                raise HTTPError(400, "bad Content-Length")
-            # Capped, so a huge number stays a small int (and gets 413).
-            value = min(value * 10 + d, _LENGTH_CAP)
+        value = _digits(buf, _skip_ws(buf, start, end), end)
         if self._flags & _HAS_LENGTH and value != self.content_length:
             raise HTTPError(400, "conflicting Content-Length")
         self._flags |= _HAS_LENGTH

@@ -1,6 +1,6 @@
 # Request remembers the last Host value it found valid, so that a keep-alive
 # connection's identical Host is not checked byte by byte again. (A file of its
-# own: test_request.py is as large as a 180K heap can compile.)
+# own: a test module must stay small enough for a 180K heap to compile.)
 from httpd.request import Request
 from httpd.status import HTTPError
 
