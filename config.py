@@ -30,7 +30,8 @@ MAX_HEADERS = 32  # header lines; more gets 431
 MAX_BODY = 4096  # bytes of request body, from Content-Length; larger gets 413
 
 # -- Logging ---------------------------------------------------------------------
-LOG_LEVEL = "INFO"  # DEBUG, INFO (one line per request), WARNING, ERROR
+LOG_LEVEL = "INFO"  # DEBUG, INFO, WARNING, ERROR
+ACCESS_LOG = True  # one INFO line per request (method, path, status, ms); False saves ~5 us a request
 
 # -- Wi-Fi (the network name and password live in WIFI_CREDENTIALS_FILE) ---------
 WIFI_CREDENTIALS_FILE = "wifi.json"  # {"ssid": ..., "password": ...}; never served or logged

@@ -84,23 +84,25 @@ class Response:
     def head(self):
         """Status line and headers, CRLF-terminated, without the final blank line."""
         if self._head is None:
-            status = self.status
-            if self.headers is None and self.content_type and self.stream is None and status >= 200 \
-                    and status != 204 and status != 304:
-                # The usual answer in one format: status, type, length.
-                self._head = ("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
-                              % (status, reason(status), self.content_type, self.length)).encode()
-                return self._head
-            lines = ["HTTP/1.1 %d %s\r\n" % (status, reason(status))]
-            if self.content_type and status != 204 and status != 304:
-                lines.append("Content-Type: %s\r\n" % self.content_type)
-            if self.stream is None and status >= 200 and status != 204 and status != 304:
-                lines.append("Content-Length: %d\r\n" % self.length)
-            if self.headers:
-                for name, value in self.headers:
-                    value = str(value)
-                    if "\r" in value or "\n" in value or not _is_field_name(name):
-                        raise ValueError("bad response header %r" % name)
-                    lines.append("%s: %s\r\n" % (name, value))
-            self._head = "".join(lines).encode()
+            self._head = self._format_head()
         return self._head
+
+    def _format_head(self):
+        status = self.status
+        if self.headers is None and self.content_type and self.stream is None and status >= 200 \
+                and status != 204 and status != 304:
+            # The usual answer in one format: status, type, length.
+            return ("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+                    % (status, reason(status), self.content_type, self.length)).encode()
+        lines = ["HTTP/1.1 %d %s\r\n" % (status, reason(status))]
+        if self.content_type and status != 204 and status != 304:
+            lines.append("Content-Type: %s\r\n" % self.content_type)
+        if self.stream is None and status >= 200 and status != 204 and status != 304:
+            lines.append("Content-Length: %d\r\n" % self.length)
+        if self.headers:
+            for name, value in self.headers:
+                value = str(value)
+                if "\r" in value or "\n" in value or not _is_field_name(name):
+                    raise ValueError("bad response header %r" % name)
+                lines.append("%s: %s\r\n" % (name, value))
+        return "".join(lines).encode()

@@ -80,7 +80,7 @@ class Router:
         if handler is None and method == "HEAD":
             handler = table.get("GET")
         if handler is None:
-            raise HTTPError(405, "method not allowed", [("Allow", _allow(table))])
+            raise _not_allowed(table)
         return handler, params
 
     def allow(self, path):
@@ -94,6 +94,12 @@ class Router:
             return _allow(merged)
         table, _ = self._find(path)
         return None if table is None else _allow(table)
+
+
+def _not_allowed(table):
+    # Apart from match(), which runs for every request and so keeps its frame
+    # within 11 words (tools/frames.py).
+    return HTTPError(405, "method not allowed", [("Allow", _allow(table))])
 
 
 def _allow(table):

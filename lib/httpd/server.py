@@ -139,6 +139,7 @@ class Server:
     max_head = 2048
     max_headers = 32
     max_body = 4096
+    access_log = True
 
     def __init__(self, router, config=None, logger=None):
         if config is not None:
@@ -431,7 +432,11 @@ class Server:
         """The keep-alive loop: requests in order until one side closes. The
         common case (a head that arrives whole, a plain handler, an answer
         the socket takes at once) awaits nothing but the read, and sets a
-        deadline only before a wait that may block."""
+        deadline only before a wait that may block. (What is used for every
+        request is held in locals: a coroutine's frame costs nothing per
+        request, an attribute lookup does.)"""
+        stream = c.stream
+        stats = self.stats
         req = c.slot[2]
         while True:
             req.reset()
@@ -440,16 +445,19 @@ class Server:
             if c.n:
                 c.started = ticks_ms()  # pipelined: it is here already
             try:
-                while not self._parse_head(c):
+                while not (c.n and self._parse_head(c)):
                     if not c.n:
                         if c.phase != _IDLE:
                             c.wait(_IDLE, self.idle_timeout_ms)
-                    elif c.phase != _HEAD:
-                        c.wait(_HEAD, self.head_timeout_ms)  # from the first byte on
-                    got = await c.stream.readinto(c.slot[1][c.n :])
+                        # (the whole buffer: a slice would be garbage)
+                        got = await stream.readinto(c.slot[1])
+                    else:
+                        if c.phase != _HEAD:
+                            c.wait(_HEAD, self.head_timeout_ms)  # from the first byte on
+                        got = await stream.readinto(c.slot[1][c.n :])
                     if got == 0:
                         if c.n:  # vanished mid-request: close quietly, count it
-                            self.stats.dropped += 1
+                            stats.dropped += 1
                         return
                     if got:
                         if not c.n:
@@ -459,12 +467,15 @@ class Server:
                     return
             except HTTPError as e:
                 # The request could not be read whole: answer, then close.
-                self.stats.bad_requests += 1
+                stats.bad_requests += 1
                 await self._send(c, self.error_handler(req, e.status, e.detail, e.headers), False)
                 self._log_request(c, e.status)
                 await self._linger(c)
                 return
-            resp = self._answer(req)
+            try:  # here, not in _answer: `except ... as` costs 6 words of frame
+                resp = self._answer(req)
+            except Exception as e:
+                resp = self._failure(req, e)
             if not isinstance(resp, Response):  # the coroutine of an async handler
                 c.wait(_HANDLER, self.handler_timeout_ms)
                 try:
@@ -474,11 +485,12 @@ class Server:
             keep = req.keep_alive and not self.closing and resp.status < 500
             if not self._queue(c, resp, keep):
                 keep = await self._send(c, resp, keep)
-            elif c.stream.out_buf:  # the socket took part of it: wait for the rest
+            elif stream.out_buf:  # the socket took part of it: wait for the rest
                 c.wait(_WRITE, self.write_timeout_ms)
-                await c.stream.drain()
-            self.stats.requests += 1
-            self._log_request(c, resp.status)
+                await stream.drain()
+            stats.requests += 1
+            if self.access_log:
+                self._log_request(c, resp.status)
             if not keep:
                 return
             # Keep bytes of pipelined requests that arrived with this one.
@@ -490,41 +502,53 @@ class Server:
 
     def _parse_head(self, c):
         """Parse the lines of the head buffered so far; True once its blank
-        line is in. Raises HTTPError for a head that breaks a limit or HTTP."""
-        buf, _, req = c.slot
-        pos = c.pos  # start of the first line not yet parsed
-        lines = c.lines  # lines parsed; the first is the request line
-        n = c.n
-        nl = buf.find(b"\n", pos, n)
+        line is in. Raises HTTPError for a head that breaks a limit or HTTP.
+        (This and the functions it calls for every request keep their frames
+        within 11 words: see tools/frames.py.)"""
+        buf = c.slot[0]
+        nl = buf.find(b"\n", c.pos, c.n)
         while nl >= 0:
-            end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
-            if lines == 0:
-                if end > pos:  # (empty lines before a request are ignored)
-                    if end - pos > self.max_request_line:
-                        raise HTTPError(414, "request line too long")
-                    req.request_line(buf, pos, end)
-                    lines = 1
-            elif end == pos:
-                c.used = nl + 1
-                req.finish(self.max_body)
+            if self._line(c, buf, nl):
                 return True
-            else:
-                if end - pos > self.max_header_line:
-                    raise HTTPError(431, "header line too long")
-                if lines > self.max_headers:
-                    raise HTTPError(431, "too many headers")
-                req.header(buf, pos, end)
-                lines += 1
-            pos = nl + 1
-            nl = buf.find(b"\n", pos, n)
-        c.pos = pos
-        c.lines = lines
-        # An incomplete line: refuse it as soon as it is too long (not
-        # counting a CR whose LF is still on the way).
-        pending = n - pos
+            nl = buf.find(b"\n", c.pos, c.n)
+        self._partial(c, buf)
+        return False
+
+    def _line(self, c, buf, nl):
+        # One complete line, buf[c.pos:nl] and its LF: True if it is the blank
+        # line that ends the head.
+        pos = c.pos
+        c.pos = nl + 1
+        if nl > pos and buf[nl - 1] == 13:
+            nl -= 1  # now the end of the line without CR LF
+        if c.lines == 0:
+            if nl > pos:  # (empty lines before a request are ignored)
+                if nl - pos > self.max_request_line:
+                    raise HTTPError(414, "request line too long")
+                c.slot[2].request_line(buf, pos, nl)
+                c.lines = 1
+            return False
+        if nl == pos:
+            c.used = c.pos
+            c.slot[2].finish(self.max_body)
+            return True
+        if nl - pos > self.max_header_line:
+            raise HTTPError(431, "header line too long")
+        if c.lines > self.max_headers:
+            raise HTTPError(431, "too many headers")
+        c.slot[2].header(buf, pos, nl)
+        c.lines += 1
+        return False
+
+    def _partial(self, c, buf):
+        # The head is not complete: refuse an incomplete line as soon as it is
+        # too long (not counting a CR whose LF is still on the way), and grow
+        # a full buffer.
+        n = c.n
+        pending = n - c.pos
         if pending and buf[n - 1] == 13:
             pending -= 1
-        if lines == 0 and pending > self.max_request_line:
+        if c.lines == 0 and pending > self.max_request_line:
             raise HTTPError(414, "request line too long")
         elif pending > self.max_header_line:
             raise HTTPError(431, "header line too long")
@@ -533,11 +557,10 @@ class Server:
                 raise HTTPError(431, "request head too large")
             # Buffers start small and grow (up to max_head) for the clients
             # that need it, browsers with many headers; the slot keeps it.
-            bigger = bytearray(min(2 * n, self.max_head))
-            bigger[0:n] = buf
-            req._buf = bigger
-            c.slot = (bigger, memoryview(bigger), req)
-        return False
+            buf = bytearray(min(2 * n, self.max_head))
+            buf[0:n] = c.slot[0]
+            c.slot[2]._buf = buf
+            c.slot = (buf, memoryview(buf), c.slot[2])
 
     async def _read_body(self, c):
         """Read Content-Length bytes into req.body. False if the client vanished."""
@@ -564,25 +587,18 @@ class Server:
 
     def _answer(self, req):
         """Route the request and call its handler: the Response, or the
-        coroutine of an async handler (awaited by the caller)."""
-        try:
-            try:
-                handler, req.params = self.router.match(req.method, req.path)
-            except HTTPError as e:
-                # OPTIONS without a handler of its own: say what is allowed.
-                if req.method != "OPTIONS" or (e.status != 405 and req.path != "*"):
-                    raise
-                return Response(b"", 204, None, [("Allow", self.router.allow(req.path))])
-            result = handler(req)
-            if hasattr(result, "send"):
-                return result
-            return _as_response(result)
-        except Exception as e:
-            return self._failure(req, e)
+        coroutine of an async handler (awaited by the caller). Raises what
+        routing or the handler raised."""
+        handler, req.params = self.router.match(req.method, req.path)
+        handler = handler(req)  # now what it returned
+        return handler if hasattr(handler, "send") else _as_response(handler)
 
     def _failure(self, req, e):
         """The answer to an exception from routing or a handler."""
         if isinstance(e, HTTPError):
+            if req.method == "OPTIONS" and (e.status == 405 or req.path == "*"):
+                # OPTIONS without a handler of its own: say what is allowed.
+                return Response(b"", 204, None, [("Allow", self.router.allow(req.path))])
             return self.error_handler(req, e.status, e.detail, e.headers)
         self.stats.errors += 1
         if isinstance(e, MemoryError):
@@ -601,20 +617,12 @@ class Server:
         awaiting. False if it needs _send."""
         if resp.stream is not None or resp.file is not None:
             return False
-        req = c.slot[2]
-        head = resp.head()
-        tail = _tail(req, keep)
-        body = b"" if req.method == "HEAD" else resp.body
-        h = len(head)
-        t = h + len(tail)
-        n = t + len(body)
-        if n > _OUT_SIZE:
+        n = _put(self._out, 0, resp.head())
+        n = _put(self._out, n, _tail(c.slot[2], keep))
+        if c.slot[2].method != "HEAD":
+            n = _put(self._out, n, resp.body)
+        if n < 0:
             return False
-        out = self._out
-        out[0:h] = head
-        out[h:t] = tail
-        if n > t:
-            out[t:n] = body
         c.stream.write(self._out_mv[:n])  # what the socket does not take is copied
         return True
 
@@ -704,10 +712,25 @@ class Server:
             await self._write(c, _LAST_CHUNK)
 
     def _log_request(self, c, status):
-        if self.log.isEnabledFor(log.INFO):
-            req = c.slot[2]
-            self.log.info("%s %s %d %dms", req.method or "-", req.path or "-", status,
-                          ticks_diff(ticks_ms(), c.started))
+        if self.access_log and self.log.isEnabledFor(log.INFO):
+            self.log.info(_access_line(c.slot[2], status, ticks_diff(ticks_ms(), c.started)))
+
+
+def _access_line(req, status, ms):
+    # Formatted here, not by the logger: the path may hold a '%'.
+    return "%s %s %d %dms" % (req.method or "-", req.path or "-", status, ms)
+
+
+def _put(out, n, data):
+    """Copy data into the output buffer at n: the new end, or -1 if it does
+    not fit (or n is -1 already)."""
+    if n < 0:
+        return n
+    end = n + len(data)
+    if end > _OUT_SIZE:
+        return -1
+    out[n:end] = data
+    return end
 
 
 def _tail(req, keep):
@@ -738,4 +761,5 @@ def default_error_response(req, status, detail=None, headers=None):
 
 
 # The names of the settings, taken from the class, so they are listed once.
-SETTINGS = tuple(n for n, v in Server.__dict__.items() if not n.startswith("_") and isinstance(v, (int, str)))
+SETTINGS = tuple(n for n, v in Server.__dict__.items()
+                 if not n.startswith("_") and isinstance(v, (bool, int, str)))  # (bool is no int here)
