@@ -8,6 +8,7 @@ import sys
 
 INFO = 20
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")  # 10, 20, ... 50
+_INFO_FORMATS = 16  # whole-line formats a fallback logger keeps
 
 try:
     import logging as _logging
@@ -20,6 +21,9 @@ class _Logger:
 
     def __init__(self, name):
         self.name = name
+        # The whole line's format for each INFO message format seen, so a
+        # line per request costs one % and one write: {msg: "INFO:name:msg\n"}
+        self._info = {}
 
     def isEnabledFor(self, level):
         return level >= _Logger.level
@@ -29,7 +33,13 @@ class _Logger:
             sys.stderr.write("%s:%s:%s\n" % (_LEVELS[level // 10 - 1], self.name, msg % args if args else msg))
 
     def info(self, msg, *args):
-        self._write(20, msg, args)
+        if 20 >= _Logger.level:
+            line = self._info.get(msg)
+            if line is None:
+                line = "INFO:%s:%s\n" % (self.name.replace("%", "%%"), msg if args else msg.replace("%", "%%"))
+                if args and len(self._info) < _INFO_FORMATS:  # bounded: formats come from the code
+                    self._info[msg] = line
+            sys.stderr.write(line % args)
 
     def warning(self, msg, *args):
         self._write(30, msg, args)

@@ -149,7 +149,7 @@ class Request:
         self.keep_alive = True
         self.expect_continue = False
         self._head_start = 0
-        self._decoded = False  # headers or args decoded for the current request
+        self._decoded = 0  # 1: headers, 2: args decoded for the current request
         self.reset()
 
     def reset(self):
@@ -342,26 +342,25 @@ class Request:
 
     def __getattr__(self, name):
         if name == "headers":
-            value = self._decode_headers()
+            self.headers = value = self._decode_headers()
+            self._decoded |= 1
         elif name == "args":
             try:
-                value = codec.parse_qs(self.query)  # query parameters, percent-decoded
+                self.args = value = codec.parse_qs(self.query)  # percent-decoded
             except ValueError:
                 raise HTTPError(400, "bad query string")
+            self._decoded |= 2
         else:
             raise AttributeError(name)
-        setattr(self, name, value)
-        self._decoded = True
         return value
 
     def _forget(self):
         # reset(): drop what __getattr__ decoded for the previous request.
-        d = self.__dict__
-        if "headers" in d:
+        if self._decoded & 1:
             del self.headers
-        if "args" in d:
+        if self._decoded & 2:
             del self.args
-        self._decoded = False
+        self._decoded = 0
 
     def _decode_headers(self):
         """All headers as {lower-case name: value}."""

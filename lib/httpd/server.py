@@ -469,7 +469,7 @@ class Server:
                 # The request could not be read whole: answer, then close.
                 stats.bad_requests += 1
                 await self._send(c, self.error_handler(req, e.status, e.detail, e.headers), False)
-                self._log_request(c, e.status)
+                self._log_request(req, e.status, ticks_diff(ticks_ms(), c.started))
                 await self._linger(c)
                 return
             try:  # here, not in _answer: `except ... as` costs 6 words of frame
@@ -490,7 +490,7 @@ class Server:
                 await stream.drain()
             stats.requests += 1
             if self.access_log:
-                self._log_request(c, resp.status)
+                self._log_request(req, resp.status, ticks_diff(ticks_ms(), c.started))
             if not keep:
                 return
             # Keep bytes of pipelined requests that arrived with this one.
@@ -711,14 +711,9 @@ class Server:
         if chunked:
             await self._write(c, _LAST_CHUNK)
 
-    def _log_request(self, c, status):
-        if self.access_log and self.log.isEnabledFor(log.INFO):
-            self.log.info(_access_line(c.slot[2], status, ticks_diff(ticks_ms(), c.started)))
-
-
-def _access_line(req, status, ms):
-    # Formatted here, not by the logger: the path may hold a '%'.
-    return "%s %s %d %dms" % (req.method or "-", req.path or "-", status, ms)
+    def _log_request(self, req, status, ms):
+        if self.access_log and self.log.isEnabledFor(20):  # INFO
+            self.log.info("%s %s %d %dms", req.method or "-", req.path or "-", status, ms)
 
 
 def _put(out, n, data):

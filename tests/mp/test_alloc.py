@@ -1,7 +1,10 @@
 # The parts of the request path that run without allocating, proved under
 # micropython.heap_lock(): any allocation raises MemoryError while the heap is
-# locked. (The VM's frames of larger functions still work: MicroPython puts
-# them on the C stack when the heap refuses them, so they are not garbage.)
+# locked. And without asking the heap for anything at all, not even for the
+# VM's frames: MicroPython allocates the frame of a call whose frame exceeds
+# 11 words on the heap (and frees it on return; tools/frames.py), which a
+# locked heap would hide (the frame then goes on the C stack), so
+# micropython.mem_total(), every byte ever requested, must not move either.
 #
 # What is not here allocates today (tools/bench.py measures how much, per
 # request and part by part): a path other than "/" (decoded to a new str), a
@@ -38,9 +41,14 @@ def head_parser(head):
 
 
 def locked(fn):
-    """Call fn() once to warm up, then again with the heap locked. (fn takes
-    no arguments: a call with *args would allocate its argument array.)"""
+    """Call fn() once to warm up, then again counting every byte it asks of
+    the heap (none), then with the heap locked. (fn takes no arguments: a
+    call with *args would allocate its argument array.)"""
     fn()
+    before = micropython.mem_total()
+    fn()
+    asked = micropython.mem_total() - before
+    assert asked == 0, "asked the heap for %d bytes (a frame over 11 words?)" % asked
     micropython.heap_lock()
     try:
         fn()
