@@ -8,6 +8,8 @@ In one run, on the same MicroPython unix port (MICROPYTHON, else the venv's):
      ours      this firmware's application from build/lib (app.build(config),
                config.py defaults, PICO_* overrides from the environment), with
                GET / answering the 73-byte page (tools/bench_apps/ours.py)
+     ours-quiet  the same with ACCESS_LOG=False: no log line per request,
+               as neither Microdot nor the ceiling writes one
      microdot  Microdot 2.7.0 .mpy, the same page at /, at /api/status a JSON
                object with the same keys as ours (tools/bench_apps/microdot_app.py)
      ceiling   a bare keep-alive loop that parses nothing
@@ -61,7 +63,7 @@ MICRODOT = "microdot==2.7.0"
 PICO_HEAP = "180K"
 PICO_CLIENT_SOCKETS = 5  # lwIP on the Pico W: 5 TCP connections
 LADDER = ("16K", "24K", "32K", "48K", "64K", "72K", "80K", "96K", "128K", "180K")
-SERVER_NAMES = ("ours", "microdot", "ceiling")
+SERVER_NAMES = ("ours", "ours-quiet", "microdot", "ceiling")
 # The heap ladder also runs ours-core: the httpd core with Microdot's own
 # application, the like-for-like comparison of the two servers' heap.
 HEAP_NAMES = ("ours", "ours-core", "microdot", "ceiling")
@@ -71,6 +73,9 @@ MEASURE_HEAP = "1024K"  # room for N requests' garbage while the collector is of
 # Where each server's modules come from (MICROPYPATH; .frozen is the port's own).
 SERVERS = {
     "ours": ("ours.py", (".frozen", ROOT / "build" / "lib", APPS, ".")),
+    # the same with ACCESS_LOG=False: no log line per request, which neither
+    # Microdot nor the ceiling writes
+    "ours-quiet": ("ours.py", (".frozen", ROOT / "build" / "lib", APPS, "."), {"PICO_ACCESS_LOG": "false"}),
     # the server core alone, with Microdot's application: the like-for-like heap
     "ours-core": ("ours_core.py", (".frozen", ROOT / "build" / "lib", APPS)),
     "microdot": ("microdot_app.py", (".frozen", BENCH / "lib", APPS)),
@@ -170,7 +175,8 @@ class Server:
 
     def __init__(self, name, heap=PICO_HEAP, client_sockets=PICO_CLIENT_SOCKETS):
         self.name = name
-        self.script, self.path = SERVERS[name]
+        self.script, self.path = SERVERS[name][:2]
+        self.env = SERVERS[name][2] if len(SERVERS[name]) > 2 else {}
         self.heap = heap
         self.client_sockets = client_sockets
         self.port = None
@@ -185,6 +191,7 @@ class Server:
         env["MICROPYPATH"] = ":".join(str(p) for p in self.path)
         env["PICO_HOST"] = "127.0.0.1"
         env["PICO_PORT"] = str(self.port)
+        env.update(self.env)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
         cmd = [micropython(), "-X", "heapsize=" + self.heap, str(APPS / self.script)]
@@ -483,7 +490,8 @@ def throughput(args, load):
     shapes = {}
     problems = []
     for r in range(args.rounds):
-        order = SERVER_NAMES[r % 3:] + SERVER_NAMES[:r % 3]
+        k = r % len(SERVER_NAMES)
+        order = SERVER_NAMES[k:] + SERVER_NAMES[:k]
         for name in order:
             say("round %d/%d: %s" % (r + 1, args.rounds, name))
             with Server(name) as srv:
@@ -521,7 +529,8 @@ def throughput(args, load):
 
 def ratios(results):
     out = {}
-    for a, b in (("ours", "microdot"), ("ours", "ceiling"), ("microdot", "ceiling")):
+    for a, b in (("ours", "microdot"), ("ours", "ceiling"), ("ours-quiet", "ceiling"),
+                 ("microdot", "ceiling")):
         out["%s/%s" % (a, b)] = {cell: results[a][cell]["median_rps"] / results[b][cell]["median_rps"]
                                  for cell in results[a] if results[b][cell]["median_rps"]}
     return out
@@ -742,24 +751,25 @@ def render(res):
                                                   env["machine"]["arch"], env["machine"]["kernel"]))
     add("load: %s; %d round(s) of %d s per cell, median shown; -X heapsize=%s, 5 client sockets"
         % (env["load"], env["rounds"], env["duration_s"], PICO_HEAP))
-    add("ours: .mpy build of commit %s%s, LOG_LEVEL=%s; microdot %s .mpy; ceiling: bare loop, same page for every path"
+    add("ours: .mpy build of commit %s%s, LOG_LEVEL=%s (ours-quiet: the same, ACCESS_LOG=False);"
         % (env["source"]["commit"], " with lib/ changed" if env["source"]["lib_changed"] else "",
-           env["ours_log_level"], env["microdot"]["version"]))
+           env["ours_log_level"]))
+    add("microdot %s .mpy; ceiling: bare loop, same page for every path" % env["microdot"]["version"])
     add("")
     cells = ["%s c%d" % (p, c) for p in PATHS for c in CONNECTIONS]
     heads = ["GET / c1", "GET / c4", "status c1", "status c4"]
     add("Requests/s (c1, c4: keep-alive connections; status: GET /api/status)")
-    add("%-10s" % "server" + "".join("%11s" % h for h in heads) + "   all 2xx")
+    add("%-11s" % "server" + "".join("%11s" % h for h in heads) + "   all 2xx")
     for name in SERVER_NAMES:
         row = res["throughput"][name]
         bad = sum(row[c]["non2xx"] + row[c]["socket_errors"] for c in cells)
-        add("%-10s" % name + "".join("%11s" % fmt(row[c]["median_rps"]) for c in cells)
+        add("%-11s" % name + "".join("%11s" % fmt(row[c]["median_rps"]) for c in cells)
             + "   " + ("yes" if not bad else "NO (%d)" % bad))
     add("")
     add("Ratios")
-    add("%-17s" % "" + "".join("%11s" % h for h in heads))
+    add("%-19s" % "" + "".join("%11s" % h for h in heads))
     for key, row in res["ratios"].items():
-        add("%-17s" % key + "".join("%10.2fx" % row[c] if c in row else "%11s" % "-" for c in cells))
+        add("%-19s" % key + "".join("%10.2fx" % row[c] if c in row else "%11s" % "-" for c in cells))
     add("")
     add("Smallest -X heapsize serving 4 keep-alive clients (ladder %s)" % " ".join(res["heap_ladder"]))
     for name in HEAP_NAMES:
