@@ -35,27 +35,24 @@ _METHODS = (
     (b"OPTIONS ", "OPTIONS"),
 )
 
-# Which bytes may appear in an RFC 9110 token (method, header name): letters,
-# digits and !#$%&'*+-.^_`|~ ; one table lookup per byte.
-_TOKEN = bytearray(256)
+# What each byte may be, one bit a class, one table lookup per byte:
+_TOKEN = const(1)  # in an RFC 9110 token (method, header name)
+_HOST = const(2)  # in a Host value (RFC 3986 reg-name, IP literal, port)
+_VISIBLE = const(4)  # in a request target: visible ASCII (no controls, space, DEL, 8-bit)
+_CLASSES = bytearray(256)
 for _c in b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz":
-    _TOKEN[_c] = 1
-# And in a Host value (RFC 3986 reg-name, IP literal, port).
-_HOST = bytearray(256)
+    _CLASSES[_c] |= _TOKEN
 for _c in b"!$&'()*+,;=-._~%:[]0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz":
-    _HOST[_c] = 1
-
-
-# And in a request target: visible ASCII (no controls, space, DEL or 8-bit).
-_VISIBLE = bytearray(256)
+    _CLASSES[_c] |= _HOST
 for _c in range(33, 127):
-    _VISIBLE[_c] = 1
+    _CLASSES[_c] |= _VISIBLE
 _WS = b" \t"  # optional white space around a header value
 
 
-def _all_in(table, buf, start, end):
+def _all_in(cls, buf, start, end):
+    """Whether every byte of buf[start:end] is of the class `cls`."""
     for i in range(start, end):
-        if not table[buf[i]]:
+        if not _CLASSES[buf[i]] & cls:
             return False
     return True
 
