@@ -353,9 +353,13 @@ class Request:
 
     def _forget(self):
         # reset(): drop what __getattr__ decoded for the previous request.
+        # (Set to None first: a deleted attribute's slot in MicroPython keeps
+        # its value, and with it the old dict, until the slot is reused.)
         if self._decoded & 1:
+            self.headers = None
             del self.headers
         if self._decoded & 2:
+            self.args = None
             del self.args
         self._decoded = 0
 

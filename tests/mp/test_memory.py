@@ -63,3 +63,35 @@ def test_response_header_names_are_checked_without_interning():
     before = _heap_after(_bad_name, 0, 20)
     after = _heap_after(_bad_name, 100, 300)
     assert after - before < 512, "heap grew by %d bytes" % (after - before)
+
+
+def test_reset_lets_go_of_the_headers_and_args_a_handler_decoded():
+    # Request.headers and .args are attributes __getattr__ adds and reset()
+    # deletes; a deleted attribute's slot keeps its value in MicroPython, so
+    # reset() must clear it first, or a slot keeps the last request's dicts.
+    head = b"GET /s?" + b"&".join(b"k%d=%d" % (i, i) for i in range(20)) + b" HTTP/1.1"
+    lines = [head, b"Host: a"] + [b"X-Header-%d: %s" % (i, b"v" * 20) for i in range(20)]
+    raw = b"\r\n".join(lines) + b"\r\n\r\n"
+    buf = bytearray(raw)
+    req = Request(buf)
+    offsets = []
+    pos = 0
+    while True:
+        nl = buf.find(b"\r\n", pos)
+        if nl == pos:
+            break
+        offsets.append((pos, nl))
+        pos = nl + 2
+    req.request_line(buf, *offsets[0])
+    for start, end in offsets[1:]:
+        req.header(buf, start, end)
+    req.finish(0)
+    gc.collect()
+    before = gc.mem_alloc()
+    assert len(req.headers) == 21 and len(req.args) == 20
+    gc.collect()
+    assert gc.mem_alloc() > before + 1000  # the two dicts and their strings
+    req.reset()
+    gc.collect()
+    assert gc.mem_alloc() <= before, (before, gc.mem_alloc())
+    assert req.path is None and req.query == ""
