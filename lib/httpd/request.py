@@ -139,6 +139,11 @@ class Request:
     """The request a handler sees. It is reused for the connection's next
     request, so a handler must not keep it after returning."""
 
+    # Decoded on first use by __getattr__ (below). Annotations only: a class
+    # attribute of these names would stop __getattr__ from being called.
+    headers: dict  # {lower-case name: value}
+    args: dict  # query parameters, percent-decoded
+
     def __init__(self, buf):
         self._buf = buf
         self._host = b"\x00"  # the last Host value found valid (never matches at first)
@@ -356,10 +361,10 @@ class Request:
         # (Set to None first: a deleted attribute's slot in MicroPython keeps
         # its value, and with it the old dict, until the slot is reused.)
         if self._decoded & 1:
-            self.headers = None
+            self.headers = None  # pyright: ignore[reportAttributeAccessIssue]
             del self.headers
         if self._decoded & 2:
-            self.args = None
+            self.args = None  # pyright: ignore[reportAttributeAccessIssue]
             del self.args
         self._decoded = 0
 
