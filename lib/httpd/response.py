@@ -91,9 +91,11 @@ class Response:
         status = self.status
         if self.headers is None and self.content_type and self.stream is None and status >= 200 \
                 and status != 204 and status != 304:
-            # The usual answer in one format: status, type, length.
-            return ("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
-                    % (status, reason(status), self.content_type, self.length)).encode()
+            # The usual answer in one format: status, type, length. (Formatted
+            # as bytes: MicroPython's bytes % takes str arguments, as UTF-8,
+            # which saves the str and its copy for every answer made per request.)
+            return (b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+                    % (status, reason(status), self.content_type, self.length))
         lines = ["HTTP/1.1 %d %s\r\n" % (status, reason(status))]
         if self.content_type and status != 204 and status != 304:
             lines.append("Content-Type: %s\r\n" % self.content_type)
