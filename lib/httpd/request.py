@@ -263,7 +263,8 @@ class Request:
         # white space before the colon, no separators). Their values are
         # buf[colon + 1:end]; each skips the white space before its own.
         n = colon - start
-        # (Most clients spell the names as below: one C call finds them.)
+        # (Host comes with every request, almost always spelled so: one C
+        # call finds it before the byte-by-byte compare.)
         if n == 4 and (buf.startswith(b"Host", start) or _name_is(buf, start, colon, b"host")):
             self._host_value(buf, colon + 1, end)
         elif n == 10 and _name_is(buf, start, colon, b"connection"):
@@ -278,6 +279,7 @@ class Request:
             raise HTTPError(400, "malformed header")
 
     def _host_value(self, buf, start, end):
+        # (_skip_ws inlined: this runs for every request)
         while start < end and buf[start] in _WS:
             start += 1
         if self._flags & _HOST_SEEN:
