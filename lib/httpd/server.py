@@ -49,6 +49,7 @@ _LINGER_BYTES = const(8192)  # and how much of it at most
 _OUT_SIZE = const(1024)  # gathers status line, headers and small bodies into one write
 _HEAD_START = const(512)  # a slot's head buffer to begin with; grows up to max_head
 _ACCEPT_PAUSE_MS = const(100)  # longest wait after a failed accept (no descriptor, no buffer)
+_OOM_PAUSE_MS = const(50)  # the accept and reaper tasks' pause after a MemoryError
 _MAX_WAITING = const(4)  # newcomers waiting for a slot or a 503 at once; more are just closed
 _SLOT_POLL_MS = const(20)  # how often a waiting newcomer looks for a slot
 # A connection counts as idle (and may be closed for a newcomer) only after
@@ -107,6 +108,13 @@ def wait_readable(sock):
     what asyncio's own Stream.read does before reading: asyncio has no public
     call for a socket that is not a stream (a listening or a UDP socket)."""
     yield asyncio.core._io_queue.queue_read(sock)  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def forget_wait():
+    """Call after a MemoryError in a task that waits with wait_readable: a
+    wait that failed half-way can leave its poll entry behind, which would
+    make the task's next wait fail. Allocates nothing."""
+    asyncio.core._io_queue.remove(asyncio.current_task())  # pyright: ignore[reportAttributeAccessIssue]
 
 
 def _close(stream):
@@ -203,29 +211,40 @@ class Server:
     async def _accept(self, sock):
         # Not asyncio.start_server: its accept task dies of a MemoryError while
         # making a connection's Stream or Task (seen at -X heapsize=64K), and
-        # with it the server. Here such an error costs that one connection.
+        # with it the server. Here a full heap costs connections, never this
+        # task: every step of the loop allocates (the wait's generator and
+        # poll entry, the accepted socket, its Stream and Task).
         while True:
-            await wait_readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
             try:
-                client, _ = sock.accept()
-            except OSError:
-                # Out of descriptors or buffers: the client waits in the
-                # backlog until a connection closes (or a moment has passed),
-                # instead of a spin on a socket that stays readable.
-                self._closed.clear()
+                await wait_readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
                 try:
-                    await asyncio.wait_for_ms(self._closed.wait(), _ACCEPT_PAUSE_MS)
-                except asyncio.TimeoutError:
-                    pass
-                continue
-            try:
-                client.setblocking(False)
-                stream = asyncio.StreamReader(client)
-                asyncio.create_task(self._connection(stream))
+                    client, _ = sock.accept()
+                except OSError:
+                    # Out of descriptors or buffers: the client waits in the
+                    # backlog until a connection closes (or a moment has
+                    # passed), instead of a spin on a socket that stays readable.
+                    self._closed.clear()
+                    try:
+                        await asyncio.wait_for_ms(self._closed.wait(), _ACCEPT_PAUSE_MS)
+                    except asyncio.TimeoutError:
+                        pass
+                    continue
+                try:
+                    client.setblocking(False)
+                    asyncio.create_task(self._connection(asyncio.StreamReader(client)))
+                except MemoryError:
+                    client.close()  # the task never started, so nothing else will
+                    raise
             except MemoryError:
-                client.close()  # the task never started, so nothing else will
-                gc.collect()
-                self.stats.errors += 1
+                self._out_of_memory()
+                await asyncio.sleep_ms(_OOM_PAUSE_MS)  # allocates nothing
+
+    def _out_of_memory(self):
+        """After a MemoryError in one of the server's own tasks, which must not
+        end: free what can be freed. (Not a coroutine: calling one allocates.)"""
+        forget_wait()
+        gc.collect()
+        self.stats.errors += 1
 
     def close(self):
         """Stop accepting and cancel every connection; each closes its socket."""
@@ -414,17 +433,21 @@ class Server:
     async def _reap(self):
         """Cut every connection whose deadline has passed."""
         while True:
-            if not self._conns:
-                self._wake.clear()
-                await self._wake.wait()
-            await asyncio.sleep_ms(_REAP_MS)
-            now = ticks_ms()
-            for c in self._conns:  # allocates nothing, so heap shortage cannot stop it
-                d = c.deadline
-                if d is not None and ticks_diff(d, now) <= 0:
-                    c.deadline = None
-                    c.cut = c.phase
-                    c.task.cancel()
+            try:
+                if not self._conns:
+                    self._wake.clear()
+                    await self._wake.wait()  # (the wait's generator is allocated)
+                await asyncio.sleep_ms(_REAP_MS)
+                now = ticks_ms()
+                for c in self._conns:  # allocates nothing
+                    d = c.deadline
+                    if d is not None and ticks_diff(d, now) <= 0:
+                        c.deadline = None
+                        c.cut = c.phase
+                        c.task.cancel()
+            except MemoryError:
+                self._out_of_memory()
+                await asyncio.sleep_ms(_OOM_PAUSE_MS)
 
     # -- requests on one connection ---------------------------------------------
 
