@@ -216,12 +216,15 @@ class Dashboard:
         open it waits on an Event, so an idle board does no work at all."""
         hub = self.hub
         while True:
-            if not hub.count:
-                self.opened.clear()
-                await self.opened.wait()
-            await asyncio.sleep_ms(self.interval)
-            if hub.count:
-                hub.publish("status", self.status_json())
+            try:
+                if not hub.count:
+                    self.opened.clear()
+                    await self.opened.wait()
+                await asyncio.sleep_ms(self.interval)
+                if hub.count:
+                    hub.publish("status", self.status_json())
+            except MemoryError:  # a full heap skips an update, never ends the updates
+                gc.collect()
 
 
 def install(app):

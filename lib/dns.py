@@ -6,11 +6,14 @@
 # board's address makes the phone open the setup page by itself. Packets that
 # are not a plain one-question query are dropped without an answer.
 
+import asyncio
+import gc
 import socket
 
-from httpd.server import wait_readable
+from httpd.server import forget_wait, wait_readable
 
 _MAX_PACKET = 512  # classic DNS over UDP
+_OOM_PAUSE_MS = 50  # after a MemoryError
 _TTL = b"\x00\x00\x00\x3c"  # 60 s
 
 
@@ -59,19 +62,25 @@ class CaptiveDNS:
             sock.bind(socket.getaddrinfo("0.0.0.0", self.port)[0][-1])
             sock.setblocking(False)
             while True:
-                await wait_readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
                 try:
-                    query, peer = sock.recvfrom(_MAX_PACKET + 1)
-                except OSError:
-                    continue  # nothing there after all
-                reply = answer(query, self.address)
-                if reply is None:
+                    await wait_readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
+                    try:
+                        query, peer = sock.recvfrom(_MAX_PACKET + 1)
+                    except OSError:
+                        continue  # nothing there after all
+                    reply = answer(query, self.address)
+                    if reply is None:
+                        self.dropped += 1
+                        continue
+                    try:
+                        sock.sendto(reply, peer)
+                        self.answered += 1
+                    except OSError:
+                        self.dropped += 1
+                except MemoryError:  # a full heap costs a query, not the responder
+                    forget_wait()
+                    gc.collect()
                     self.dropped += 1
-                    continue
-                try:
-                    sock.sendto(reply, peer)
-                    self.answered += 1
-                except OSError:
-                    self.dropped += 1
+                    await asyncio.sleep_ms(_OOM_PAUSE_MS)
         finally:
             sock.close()

@@ -8,6 +8,7 @@
 # failed every time). Station.monitor() runs beside the web server and rejoins
 # with backoff whenever the link is lost.
 
+import gc
 import json
 from time import sleep_ms, ticks_add, ticks_diff, ticks_ms
 
@@ -225,6 +226,9 @@ class Station:
             except OSError as e:  # the radio driver can fail transiently
                 self.last_error = "error %s" % e
                 _log.error("Wi-Fi monitor: %s", e)
+                await asyncio.sleep_ms(backoff)
+            except MemoryError:  # a full heap passes; ending here would leave the link unwatched
+                gc.collect()
                 await asyncio.sleep_ms(backoff)
 
     def alive(self):
