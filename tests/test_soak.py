@@ -164,7 +164,11 @@ def test_soak_mixed_abusive_and_normal_traffic(start_server):
     assert srv.wait_client_sockets(0, timeout=5) == 0
     start_heap = heap(srv)
 
-    normals = traffic(srv.port, SECONDS)
+    normals = traffic(srv.port, SECONDS / 2)
+    assert srv.wait_client_sockets(0, timeout=5) == 0
+    time.sleep(1.5)  # as before the last reading, below
+    mid_heap = heap(srv)
+    normals += traffic(srv.port, SECONDS / 2)
 
     failures = [f for n in normals for f in n.failures]
     served = sum(n.ok for n in normals)
@@ -182,11 +186,16 @@ def test_soak_mixed_abusive_and_normal_traffic(start_server):
     assert counts["timed_out"] > 0 and counts["dropped"] > 0 and counts["bad_requests"] > 0
     time.sleep(1.5)  # let bounded waits still under way end (slot wait, linger: 1 s)
     end_heap = heap(srv)
-    print("heap in use: %d bytes before, %d after" % (start_heap, end_heap))
+    print("heap in use: %d bytes before, %d half-way, %d after" % (start_heap, mid_heap, end_heap))
     # The collector is conservative: a stale pointer can keep up to ~900 bytes
-    # alive for a while (seen as readings that flip between two values). A
-    # leak of even a quarter byte per request or connection of the soak's
-    # thousands would exceed the 1 KB allowed here.
-    assert end_heap <= start_heap + 1024
+    # alive for a while (seen as readings that flip between two values). And
+    # lists and dicts sized by the most connections seen at once (the
+    # poller's map, the server's list of connections) may still grow to
+    # their peak after the warm-up (seen: up to 1.5 KB, to the same plateau
+    # as the other runs, ~98.3 KB): allowed once. A leak of even a quarter
+    # byte per request or connection grows in both halves alike and would
+    # exceed the 1 KB allowed for the second half.
+    assert end_heap <= mid_heap + 1024
+    assert end_heap <= start_heap + 2048
     assert "Traceback" not in srv.output()
     assert srv.alive()
