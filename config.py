@@ -31,7 +31,7 @@ MAX_BODY = 4096  # bytes of request body, from Content-Length; larger gets 413
 
 # -- Logging ---------------------------------------------------------------------
 LOG_LEVEL = "INFO"  # DEBUG, INFO, WARNING, ERROR
-ACCESS_LOG = True  # one INFO line per request (method, path, status, ms); False saves ~5 us a request
+ACCESS_LOG = False  # True: one INFO line per request (method, path, status, ms), to watch a board on `make repl`
 
 # -- Wi-Fi (the network name and password live in WIFI_CREDENTIALS_FILE) ---------
 WIFI_CREDENTIALS_FILE = "wifi.json"  # {"ssid": ..., "password": ...}; never served or logged

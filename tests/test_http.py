@@ -63,6 +63,12 @@ def fault(start_server):
     return start_server(script=FAULT_APP)
 
 
+@pytest.fixture
+def logged(start_server):
+    """As `fault`, with the access log (off by default) on."""
+    return start_server(settings={"ACCESS_LOG": "true"}, script=FAULT_APP)
+
+
 def connect(srv):
     return Conn(srv.port, timeout=TIMEOUT)
 
@@ -902,20 +908,20 @@ def test_query_string_does_not_affect_routing(server):
 # -- handler failures ----------------------------------------------------------------
 
 
-def test_handler_that_raises_is_500_logged_with_traceback_and_server_keeps_serving(fault):
-    with connect(fault) as c:
+def test_handler_that_raises_is_500_logged_with_traceback_and_server_keeps_serving(logged):
+    with connect(logged) as c:
         r = c.request("GET", "/test/raise")
         assert_status(r, 500)
         assert_framed(r)
         assert r.body == b"500 Internal Server Error\n"  # no detail leaks to the client
         assert r.header("connection") == "close"
         assert_closed(c)
-    fault.wait_for_log(r"deliberate failure", TIMEOUT)
-    out = fault.output()
+    logged.wait_for_log(r"deliberate failure", TIMEOUT)
+    out = logged.output()
     assert "Traceback" in out
     assert "ValueError: deliberate failure for the test" in out
-    assert_serving(fault)
-    fault.wait_for_log(r"INFO:httpd:GET /test/raise 500 \d+ms", TIMEOUT)
+    assert_serving(logged)
+    logged.wait_for_log(r"INFO:httpd:GET /test/raise 500 \d+ms", TIMEOUT)
 
 
 def test_out_of_memory_in_handler_is_503_with_retry_after_and_server_keeps_serving(fault):
@@ -1000,27 +1006,27 @@ def test_streamed_response_to_http10_is_unchunked_and_ends_with_the_connection(f
 # -- the request log ---------------------------------------------------------------
 
 
-def test_each_request_is_logged_once_with_method_path_status_and_duration(server):
-    with connect(server) as c:
+def test_each_request_is_logged_once_with_method_path_status_and_duration(logged):
+    with connect(logged) as c:
         assert c.request("GET", "/health").status == 200
         assert c.request("POST", "/health").status == 405
         assert c.request("GET", "/nope").status == 404
         assert c.request("HEAD", "/").status == 200
     patterns = [r"^INFO:httpd:GET /health 200 \d+ms$", r"^INFO:httpd:POST /health 405 \d+ms$",
                 r"^INFO:httpd:GET /nope 404 \d+ms$", r"^INFO:httpd:HEAD / 200 \d+ms$"]
-    server.wait_for_log(patterns[-1], TIMEOUT)
-    lines = log_lines(server)
+    logged.wait_for_log(patterns[-1], TIMEOUT)
+    lines = log_lines(logged)
     for pattern in patterns:
         assert len([x for x in lines if re.search(pattern, x)]) == 1, (pattern, lines)
 
 
-def test_refused_request_is_logged_with_its_status(server):
-    assert_rejected(server, b"BREW /pot HTTP/1.1\r\nHost: pico.test\r\n\r\n", 501)
-    server.wait_for_log(r"^INFO:httpd:\S+ \S+ 501 \d+ms$", TIMEOUT)
+def test_refused_request_is_logged_with_its_status(logged):
+    assert_rejected(logged, b"BREW /pot HTTP/1.1\r\nHost: pico.test\r\n\r\n", 501)
+    logged.wait_for_log(r"^INFO:httpd:\S+ \S+ 501 \d+ms$", TIMEOUT)
 
 
-def test_query_string_headers_and_body_never_appear_in_the_log(fault):
-    with connect(fault) as c:
+def test_query_string_headers_and_body_never_appear_in_the_log(logged):
+    with connect(logged) as c:
         assert c.request("GET", "/test/args?token=secret123").status == 200
         r = c.request("POST", "/test/echo?token=secret123",
                       {"Authorization": "Bearer secret123", "Content-Type": "application/x-www-form-urlencoded"},
@@ -1029,22 +1035,22 @@ def test_query_string_headers_and_body_never_appear_in_the_log(fault):
         assert c.request("GET", "/nope?token=secret123").status == 404
         assert c.request("GET", "/test/args?token=secret123&x=%zz").status == 400
     # Refused by the parser after the query was read: a bad header.
-    assert_rejected(fault, b"GET /health?token=secret123 HTTP/1.1\r\nHost: pico.test\r\nbad\r\n\r\n", 400)
-    fault.wait_for_log(r"^INFO:httpd:GET /health 400 \d+ms$", TIMEOUT)
-    fault.wait_for_log(r"^INFO:httpd:GET /test/args 400 \d+ms$", TIMEOUT)
-    fault.wait_for_log(r"^INFO:httpd:GET /test/args 200 \d+ms$", TIMEOUT)
-    fault.wait_for_log(r"^INFO:httpd:POST /test/echo 200 \d+ms$", TIMEOUT)
-    assert "secret123" not in fault.output()
+    assert_rejected(logged, b"GET /health?token=secret123 HTTP/1.1\r\nHost: pico.test\r\nbad\r\n\r\n", 400)
+    logged.wait_for_log(r"^INFO:httpd:GET /health 400 \d+ms$", TIMEOUT)
+    logged.wait_for_log(r"^INFO:httpd:GET /test/args 400 \d+ms$", TIMEOUT)
+    logged.wait_for_log(r"^INFO:httpd:GET /test/args 200 \d+ms$", TIMEOUT)
+    logged.wait_for_log(r"^INFO:httpd:POST /test/echo 200 \d+ms$", TIMEOUT)
+    assert "secret123" not in logged.output()
 
 
-def test_percent_encoded_line_break_in_path_cannot_forge_a_log_line(fault):
+def test_percent_encoded_line_break_in_path_cannot_forge_a_log_line(logged):
     path = "/test/params/a%0D%0AINFO:httpd:GET%20/forged%20200%200ms/x"
-    with connect(fault) as c:
+    with connect(logged) as c:
         r = c.request("GET", path)
         assert r.status in (200, 400)
-    r = client.get(fault.port, "/test/args", timeout=TIMEOUT)  # a marker after it
-    fault.wait_for_log(r"^INFO:httpd:GET /test/args 200 \d+ms$", TIMEOUT)
-    lines = log_lines(fault)
+    r = client.get(logged.port, "/test/args", timeout=TIMEOUT)  # a marker after it
+    logged.wait_for_log(r"^INFO:httpd:GET /test/args 200 \d+ms$", TIMEOUT)
+    lines = log_lines(logged)
     assert not [x for x in lines if x.startswith("INFO:httpd:GET /forged")], lines
     # One request, at most one line, and it is the request's own.
     mine = [x for x in lines if "forged" in x]
@@ -1053,7 +1059,7 @@ def test_percent_encoded_line_break_in_path_cannot_forge_a_log_line(fault):
 
 
 def test_log_level_warning_suppresses_per_request_lines(start_server):
-    srv = start_server(settings={"LOG_LEVEL": "WARNING"}, script=FAULT_APP)
+    srv = start_server(settings={"LOG_LEVEL": "WARNING", "ACCESS_LOG": "true"}, script=FAULT_APP)
     with connect(srv) as c:
         assert c.request("GET", "/health").status == 200
         assert c.request("GET", "/nope").status == 404
@@ -1067,8 +1073,9 @@ def test_log_level_warning_suppresses_per_request_lines(start_server):
     assert not re.search(r"(GET|POST) /\S* \d{3} \d+ms", out), out
 
 
-def test_access_log_false_drops_per_request_lines_but_keeps_other_info_lines(start_server):
-    srv = start_server(settings={"ACCESS_LOG": "false"}, script=FAULT_APP)
+@pytest.mark.parametrize("settings", [{}, {"ACCESS_LOG": "false"}], ids=["default", "false"])
+def test_without_access_log_no_per_request_lines_but_other_info_lines(start_server, settings):
+    srv = start_server(settings=settings, script=FAULT_APP)
     with connect(srv) as c:
         assert c.request("GET", "/health").status == 200
         assert c.request("GET", "/nope").status == 404

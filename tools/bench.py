@@ -8,8 +8,8 @@ In one run, on the same MicroPython unix port (MICROPYTHON, else the venv's):
      ours      this firmware's application from build/lib (app.build(config),
                config.py defaults, PICO_* overrides from the environment), with
                GET / answering the 73-byte page (tools/bench_apps/ours.py)
-     ours-quiet  the same with ACCESS_LOG=False: no log line per request,
-               as neither Microdot nor the ceiling writes one
+     ours-logged  the same with ACCESS_LOG=True: a log line per request
+               (neither Microdot nor the ceiling writes one)
      microdot  Microdot 2.7.0 .mpy, the same page at /, at /api/status a JSON
                object with the same keys as ours (tools/bench_apps/microdot_app.py)
      ceiling   a bare keep-alive loop that parses nothing
@@ -63,7 +63,7 @@ MICRODOT = "microdot==2.7.0"
 PICO_HEAP = "180K"
 PICO_CLIENT_SOCKETS = 5  # lwIP on the Pico W: 5 TCP connections
 LADDER = ("16K", "24K", "32K", "48K", "64K", "72K", "80K", "96K", "128K", "180K")
-SERVER_NAMES = ("ours", "ours-quiet", "microdot", "ceiling")
+SERVER_NAMES = ("ours", "ours-logged", "microdot", "ceiling")
 # The heap ladder also runs ours-core: the httpd core with Microdot's own
 # application, the like-for-like comparison of the two servers' heap.
 HEAP_NAMES = ("ours", "ours-core", "microdot", "ceiling")
@@ -73,9 +73,9 @@ MEASURE_HEAP = "1024K"  # room for N requests' garbage while the collector is of
 # Where each server's modules come from (MICROPYPATH; .frozen is the port's own).
 SERVERS = {
     "ours": ("ours.py", (".frozen", ROOT / "build" / "lib", APPS, ".")),
-    # the same with ACCESS_LOG=False: no log line per request, which neither
+    # the same with ACCESS_LOG=True: a log line per request, which neither
     # Microdot nor the ceiling writes
-    "ours-quiet": ("ours.py", (".frozen", ROOT / "build" / "lib", APPS, "."), {"PICO_ACCESS_LOG": "false"}),
+    "ours-logged": ("ours.py", (".frozen", ROOT / "build" / "lib", APPS, "."), {"PICO_ACCESS_LOG": "true"}),
     # the server core alone, with Microdot's application: the like-for-like heap
     "ours-core": ("ours_core.py", (".frozen", ROOT / "build" / "lib", APPS)),
     "microdot": ("microdot_app.py", (".frozen", BENCH / "lib", APPS)),
@@ -529,7 +529,7 @@ def throughput(args, load):
 
 def ratios(results):
     out = {}
-    for a, b in (("ours", "microdot"), ("ours", "ceiling"), ("ours-quiet", "ceiling"),
+    for a, b in (("ours", "microdot"), ("ours", "ceiling"), ("ours-logged", "ceiling"),
                  ("microdot", "ceiling")):
         out["%s/%s" % (a, b)] = {cell: results[a][cell]["median_rps"] / results[b][cell]["median_rps"]
                                  for cell in results[a] if results[b][cell]["median_rps"]}
@@ -751,9 +751,9 @@ def render(res):
                                                   env["machine"]["arch"], env["machine"]["kernel"]))
     add("load: %s; %d round(s) of %d s per cell, median shown; -X heapsize=%s, 5 client sockets"
         % (env["load"], env["rounds"], env["duration_s"], PICO_HEAP))
-    add("ours: .mpy build of commit %s%s, LOG_LEVEL=%s (ours-quiet: the same, ACCESS_LOG=False);"
+    add("ours: .mpy build of commit %s%s, LOG_LEVEL=%s, ACCESS_LOG=%s (ours-logged: the same, ACCESS_LOG=True);"
         % (env["source"]["commit"], " with lib/ changed" if env["source"]["lib_changed"] else "",
-           env["ours_log_level"]))
+           env["ours_log_level"], env["ours_access_log"]))
     add("microdot %s .mpy; ceiling: bare loop, same page for every path" % env["microdot"]["version"])
     add("")
     cells = ["%s c%d" % (p, c) for p in PATHS for c in CONNECTIONS]
@@ -851,6 +851,7 @@ def main(argv=None):
         "heapsize": PICO_HEAP,
         "client_sockets": PICO_CLIENT_SOCKETS,
         "ours_log_level": os.environ.get("PICO_LOG_LEVEL") or config_default("LOG_LEVEL"),
+        "ours_access_log": os.environ.get("PICO_ACCESS_LOG") or str(config_default("ACCESS_LOG")),
         "microdot": microdot,
         "page_bytes": len(PAGE),
         "source": source(),

@@ -147,7 +147,7 @@ class Server:
     max_head = 2048
     max_headers = 32
     max_body = 4096
-    access_log = True
+    access_log = False  # an INFO line per request costs more than parsing it: see README
 
     def __init__(self, router, config=None, logger=None):
         if config is not None:
