@@ -24,16 +24,18 @@ HEAD = b"GET / HTTP/1.1\r\nHost: pico.test\r\n\r\n"
 
 
 def heap(srv):
-    """Live heap in bytes: /test/heap collects garbage first. The collector is
-    conservative, so a stale pointer (in a buffer, on the stack) can keep up
-    to ~1 KB alive for a while; the least of a few readings, with other
-    requests between them, is the figure to compare."""
+    """(live heap, the part of it in the slots' head buffers), in bytes:
+    /test/heap collects garbage first. The collector is conservative, so a
+    stale pointer (in a buffer, on the stack) can keep up to ~1 KB alive for a
+    while; the least of a few readings, with other requests between them, is
+    the figure to compare."""
     readings = []
     for _ in range(6):
         client.get(srv.port, "/health")
         r = client.get(srv.port, "/test/heap")
         assert r.status == 200
-        readings.append(json.loads(r.body)["used"])
+        got = json.loads(r.body)
+        readings.append((got["used"], got["head_buffers"]))
     return min(readings)
 
 
@@ -160,8 +162,9 @@ def test_soak_mixed_abusive_and_normal_traffic(start_server):
     srv = start_server(SETTINGS, script="tests/apps/fault_app.py")
     # Warm up with the same traffic, so tables that grow to their working size
     # once (the poller's map, lists of connections) are counted at the start.
-    traffic(srv.port, 3)
+    traffic(srv.port, 5)
     assert srv.wait_client_sockets(0, timeout=5) == 0
+    time.sleep(1.5)  # as before the other readings
     start_heap = heap(srv)
 
     normals = traffic(srv.port, SECONDS / 2)
@@ -186,16 +189,21 @@ def test_soak_mixed_abusive_and_normal_traffic(start_server):
     assert counts["timed_out"] > 0 and counts["dropped"] > 0 and counts["bad_requests"] > 0
     time.sleep(1.5)  # let bounded waits still under way end (slot wait, linger: 1 s)
     end_heap = heap(srv)
-    print("heap in use: %d bytes before, %d half-way, %d after" % (start_heap, mid_heap, end_heap))
-    # The collector is conservative: a stale pointer can keep up to ~900 bytes
-    # alive for a while (seen as readings that flip between two values). And
-    # lists and dicts sized by the most connections seen at once (the
-    # poller's map, the server's list of connections) may still grow to
-    # their peak after the warm-up (seen: up to 1.5 KB, to the same plateau
-    # as the other runs, ~98.3 KB): allowed once. A leak of even a quarter
-    # byte per request or connection grows in both halves alike and would
-    # exceed the 1 KB allowed for the second half.
-    assert end_heap <= mid_heap + 1024
-    assert end_heap <= start_heap + 2048
+    print("heap in use: %d bytes before, %d half-way, %d after; of it in head buffers: %d, %d, %d"
+          % (start_heap[0], mid_heap[0], end_heap[0], start_heap[1], mid_heap[1], end_heap[1]))
+    # The head buffers grow for large heads and are kept, up to MAX_HEAD a
+    # slot (the soak's oversized heads reach that at random moments): bounded.
+    assert end_heap[1] <= 4 * 2048
+    # Everything else must not grow. Two allowances, both measured: the
+    # conservative collector can keep up to ~900 bytes alive for a while (a
+    # stale pointer; readings flip between two values), and after the
+    # warm-up the heap can still be up to ~1.7 KB below the plateau every
+    # run reaches (lists and dicts sized by the most connections seen at
+    # once; flat from then on, over 180 s of soak). So the second half,
+    # between two readings on the plateau, is allowed 1 KB: a leak of one
+    # heap block (16 B) in every 10th connection would exceed it.
+    other = [used - buffers for used, buffers in (start_heap, mid_heap, end_heap)]
+    assert other[2] <= other[1] + 1024, other
+    assert other[2] <= other[0] + 2048, other
     assert "Traceback" not in srv.output()
     assert srv.alive()
