@@ -415,6 +415,26 @@ def test_head_of_a_streamed_response_sends_no_chunks(fault):
         assert_open(c)
 
 
+def test_a_reused_answer_is_the_same_bytes_every_time_and_still_fits_each_request(server):
+    # /health returns one Response made at import; from its second use the
+    # server keeps it whole, as sent to HTTP/1.1 keep-alive clients, and writes
+    # that. Every other kind of request must still get its own framing.
+    wire = b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: 3\r\n\r\nok\n" % TEXT.encode()
+    with connect(server) as c:
+        for _ in range(3):  # first assembled, then the kept bytes
+            c.send(b"GET /health HTTP/1.1\r\nHost: pico.test\r\n\r\n")
+            assert c._read_exact(len(wire)) == wire
+        head = c.request("HEAD", "/health")
+        assert head.head == wire[:-3] and head.body == b""
+        old = c.request("GET", "/health", {"Connection": "keep-alive"}, version="HTTP/1.0")
+        assert old.header("connection") == "keep-alive" and old.body == b"ok\n"
+        c.send(b"GET /health HTTP/1.1\r\nHost: pico.test\r\n\r\n")  # and once more as before
+        assert c._read_exact(len(wire)) == wire
+        last = c.request("GET", "/health", {"Connection": "close"})
+        assert last.header("connection") == "close" and last.body == b"ok\n"
+        assert_closed(c)
+
+
 # -- routing answers: 404, 405, OPTIONS ---------------------------------------------
 
 

@@ -4,7 +4,11 @@
 # The encoded head (status line and headers, without the Connection header and
 # the blank line, which depend on the request) is built once and cached, so a
 # Response made at import time and returned on every request costs no
-# formatting at all.
+# formatting at all. From its second use such a Response also keeps its whole
+# answer to an HTTP/1.1 keep-alive request (head, blank line, body; bodies up
+# to 512 bytes), which the server hands to the socket as it is.
+
+from micropython import const
 
 from .status import reason
 
@@ -14,6 +18,7 @@ JSON = "application/json"
 EVENT_STREAM = "text/event-stream"
 
 
+_WIRE_MAX = const(512)  # the largest body a reused answer keeps a wire copy of
 _SEPARATORS = b' \t\r\n"(),/:;<=>?@[\\]{}'
 
 
@@ -43,6 +48,7 @@ class Response:
         self.file = None  # path of a file sent as the body, in pieces
         self.length = len(body)
         self._head = None
+        self._wire = None  # see wire(); False: not kept
 
     @classmethod
     def json(cls, obj, status=200, headers=None):
@@ -86,6 +92,15 @@ class Response:
         if self._head is None:
             self._head = self._format_head()
         return self._head
+
+    def wire(self):
+        """Keep the whole answer as sent to an HTTP/1.1 client that keeps the
+        connection (head, blank line, body), if it is small and has a body in
+        memory: the server then writes it as it is, without assembling it."""
+        if self.stream is None and self.file is None and self.length <= _WIRE_MAX:
+            self._wire = self.head() + b"\r\n" + self.body
+        else:
+            self._wire = False
 
     def _format_head(self):
         status = self.status

@@ -640,6 +640,11 @@ class Server:
         awaiting. False if it needs _send."""
         if resp.stream is not None or resp.file is not None:
             return False
+        if resp._wire and keep and c.slot[2].version == 11 and c.slot[2].method != "HEAD":
+            c.stream.write(resp._wire)  # a reused answer, already in wire form
+            return True
+        if resp._wire is None and resp._head is not None:
+            resp.wire()  # sent before, so likely again: keep its bytes whole
         n = _put(self._out, 0, resp.head())
         n = _put(self._out, n, _tail(c.slot[2], keep))
         if c.slot[2].method != "HEAD":
