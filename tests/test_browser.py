@@ -73,6 +73,7 @@ def browser(playwright, tmp_path):
 
 def serve(web_root, **settings):
     settings.setdefault("WWW_ROOT", web_root)
+    settings.setdefault("ACCESS_LOG", "true")  # the tests read which requests the browser made
     return ServerProcess(settings=settings)
 
 

@@ -62,8 +62,8 @@ def app_server(web_root):
 
 @pytest.fixture(scope="module")
 def token_server(web_root):
-    """A server with API_TOKEN set."""
-    srv = ServerProcess(settings={"WWW_ROOT": web_root, "API_TOKEN": TOKEN})
+    """A server with API_TOKEN set, and the access log on (the token must not reach it)."""
+    srv = ServerProcess(settings={"WWW_ROOT": web_root, "API_TOKEN": TOKEN, "ACCESS_LOG": "true"})
     srv.start()
     try:
         yield srv
