@@ -48,40 +48,62 @@ class App:
         # (gc.mem_alloc) gives both, and a walk is slow on a big heap.
         self.heap_size = gc.mem_free() + gc.mem_alloc()
         self.tasks = []  # coroutines run beside the server
+        self._status = None  # status()'s dicts, made at its first call
         self.router.add("/health", lambda request: _HEALTH)
         self.router.add("/api/status", lambda request: Response.json(self.status()))
 
     def status(self):
-        """What /api/status reports."""
-        s = self.server.stats
-        board = self.board
+        """What /api/status reports. The same dicts every time, refreshed in
+        place, so a status request leaves no garbage but its JSON text:
+        serialise the result, do not keep it."""
+        st = self._status
+        if st is None:
+            st = self._status = _status_dicts(self)
         used = gc.mem_alloc()
-        return {
-            "version": VERSION,
-            "uptime_s": self.uptime.seconds(),
-            "heap_free": self.heap_size - used,
-            "heap_used": used,
-            "board": {
-                "name": board.name,
-                "id": self.board_id,
-                "led": board.led,
-                "temperature_c": round(board.temperature_c(), 1),
-                "reset_cause": self.reset_cause,
-            },
-            "wifi": self.wifi.status() if self.wifi else None,
-            "http": {
-                "accepted": s.accepted,
-                "active": self.server.active,
-                "requests": s.requests,
-                "bad_requests": s.bad_requests,
-                "timed_out": s.timed_out,
-                "idle_closed": s.idle_closed,
-                "dropped": s.dropped,
-                "rejected": s.rejected,
-                "evicted": s.evicted,
-                "errors": s.errors,
-            },
-        }
+        st["uptime_s"] = self.uptime.seconds()
+        st["heap_free"] = self.heap_size - used
+        st["heap_used"] = used
+        board = self.board
+        b = st["board"]
+        b["led"] = board.led
+        b["temperature_c"] = round(board.temperature_c(), 1)
+        st["wifi"] = self.wifi.status() if self.wifi else None
+        s = self.server.stats
+        h = st["http"]
+        h["accepted"] = s.accepted
+        h["active"] = self.server.active
+        h["requests"] = s.requests
+        h["bad_requests"] = s.bad_requests
+        h["timed_out"] = s.timed_out
+        h["idle_closed"] = s.idle_closed
+        h["dropped"] = s.dropped
+        h["rejected"] = s.rejected
+        h["evicted"] = s.evicted
+        h["errors"] = s.errors
+        return st
+
+
+def _status_dicts(app):
+    # Every key made once, the fixed values filled in; status() sets the rest.
+    http = {}
+    for key in ("accepted", "active", "requests", "bad_requests", "timed_out", "idle_closed",
+                "dropped", "rejected", "evicted", "errors"):
+        http[key] = 0
+    return {
+        "version": VERSION,
+        "uptime_s": 0,
+        "heap_free": 0,
+        "heap_used": 0,
+        "board": {
+            "name": app.board.name,
+            "id": app.board_id,
+            "led": False,
+            "temperature_c": 0.0,
+            "reset_cause": app.reset_cause,
+        },
+        "wifi": None,
+        "http": http,
+    }
 
 
 def build(config, board=None, wifi=None):

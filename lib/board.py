@@ -6,6 +6,7 @@
 # MIT license
 
 import machine  # every port has one; the unix port's has no Pin, ADC or WDT
+from time import time
 
 _RESET_CAUSES = (
     ("PWRON_RESET", "power-on"),
@@ -96,8 +97,6 @@ class HostStandIn:
 
     def temperature_c(self):
         # Room temperature with the small wobble of a real sensor.
-        from time import time
-
         return 24.0 + (int(time()) % 7) * 0.1
 
     def unique_id(self):

@@ -1,0 +1,38 @@
+# App.status(), behind /api/status and the dashboard's live updates, refreshes
+# the same dicts in place: each call must still report the board as it is now,
+# and must not build the dicts anew (a fresh set is about 540 bytes of garbage
+# per status request; what is left is a float or two).
+import micropython
+
+import app
+
+
+class _Config:
+    pass
+
+
+def _app():
+    return app.App(_Config())
+
+
+def test_status_reports_what_changed_since_the_last_call():
+    a = _app()
+    first = a.status()
+    assert first["board"]["led"] is False and first["http"]["requests"] == 0
+    a.board.set_led(True)
+    a.server.stats.requests += 3
+    a.server.stats.errors += 1
+    now = a.status()
+    assert now["board"]["led"] is True, now
+    assert now["http"]["requests"] == 3 and now["http"]["errors"] == 1, now["http"]
+    assert now["heap_free"] + now["heap_used"] == a.heap_size
+    assert sorted(now) == ["board", "heap_free", "heap_used", "http", "uptime_s", "version", "wifi"], now
+
+
+def test_status_allocates_almost_nothing():
+    a = _app()
+    a.status()  # the first call makes the dicts
+    before = micropython.mem_total()
+    a.status()
+    used = micropython.mem_total() - before
+    assert used <= 96, "status() allocated %d bytes" % used
