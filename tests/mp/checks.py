@@ -11,3 +11,19 @@ def raises(status, fn, *args):
             status, e.status, e.detail)
         return e
     raise AssertionError("expected HTTPError %d, nothing raised" % status)
+
+
+class FailingFirst:
+    """Stands in for `real`: its first `times` calls raise MemoryError, as they
+    would with the heap full, later calls are real's. `left` counts the
+    failures still to come."""
+
+    def __init__(self, times, real):
+        self.left = times
+        self.real = real
+
+    def __call__(self, *args):
+        if self.left:
+            self.left -= 1
+            raise MemoryError("memory allocation failed, allocating 88 bytes")
+        return self.real(*args)

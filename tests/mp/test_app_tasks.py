@@ -13,6 +13,7 @@ import socket
 
 import dns
 import network
+from checks import FailingFirst
 from httpd.server import wait_readable
 
 
@@ -83,21 +84,13 @@ async def test_status_publisher_outlives_a_memory_error():
 
 
 async def test_dns_responder_outlives_a_memory_error():
-    failures = [2]
-
-    def failing_wait(sock):
-        if failures[0]:
-            failures[0] -= 1
-            raise MemoryError("memory allocation failed, allocating 88 bytes")
-        return wait_readable(sock)
-
-    dns.wait_readable = failing_wait
+    wait = dns.wait_readable = FailingFirst(2, wait_readable)
     responder = dns.CaptiveDNS("192.168.4.1", random.randint(20000, 60000))
     task = asyncio.create_task(responder.run())
     asker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         await asyncio.sleep_ms(200)  # both failures met, the responder waits again
-        assert failures[0] == 0 and not task.done()
+        assert wait.left == 0 and not task.done()
         query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01"
         asker.setblocking(False)
         asker.sendto(query, socket.getaddrinfo("127.0.0.1", responder.port)[0][-1])

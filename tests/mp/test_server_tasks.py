@@ -9,6 +9,7 @@ import asyncio
 import random
 
 import httpd.server as server_module
+from checks import FailingFirst
 from httpd import Response, Router, Server
 
 _HELLO = Response(b"hello\n")
@@ -59,21 +60,13 @@ async def _stop(server, task):
 
 async def test_accept_task_outlives_memory_errors_while_waiting():
     real = server_module.wait_readable
-    failures = [3]  # the next three waits fail as a full heap makes them
-
-    def failing_wait(sock):
-        if failures[0]:
-            failures[0] -= 1
-            raise MemoryError("memory allocation failed, allocating 88 bytes")
-        return real(sock)
-
-    server_module.wait_readable = failing_wait
+    wait = server_module.wait_readable = FailingFirst(3, real)  # the next three waits fail
     server = _server()
     task = await _started(server)
     try:
         answer = await _get(server.port)
         assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"\r\n\r\nhello\n"), answer
-        assert failures[0] == 0 and server.stats.errors == 3, (failures, server.stats.errors)
+        assert wait.left == 0 and server.stats.errors == 3, (wait.left, server.stats.errors)
         assert server.listening and not task.done()
         answer = await _get(server.port)  # and the next one too
         assert answer.endswith(b"hello\n"), answer
