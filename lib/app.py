@@ -48,17 +48,17 @@ class App:
         # (gc.mem_alloc) gives both, and a walk is slow on a big heap.
         self.heap_size = gc.mem_free() + gc.mem_alloc()
         self.tasks = []  # coroutines run beside the server
-        self._status = None  # status()'s dicts, made at its first call
+        # status()'s dicts with their fixed values; it sets the rest in place
+        self._status = {"version": VERSION, "http": {},
+                        "board": {"name": self.board.name, "id": self.board_id, "reset_cause": self.reset_cause}}
         self.router.add("/health", lambda request: _HEALTH)
         self.router.add("/api/status", lambda request: Response.json(self.status()))
 
     def status(self):
         """What /api/status reports. The same dicts every time, refreshed in
-        place, so a status request leaves no garbage but its JSON text:
-        serialise the result, do not keep it."""
+        place (the first call adds the keys), so a status request leaves no
+        garbage but its JSON text: serialise the result, do not keep it."""
         st = self._status
-        if st is None:
-            st = self._status = _status_dicts(self)
         used = gc.mem_alloc()
         st["uptime_s"] = self.uptime.seconds()
         st["heap_free"] = self.heap_size - used
@@ -81,29 +81,6 @@ class App:
         h["evicted"] = s.evicted
         h["errors"] = s.errors
         return st
-
-
-def _status_dicts(app):
-    # Every key made once, the fixed values filled in; status() sets the rest.
-    http = {}
-    for key in ("accepted", "active", "requests", "bad_requests", "timed_out", "idle_closed",
-                "dropped", "rejected", "evicted", "errors"):
-        http[key] = 0
-    return {
-        "version": VERSION,
-        "uptime_s": 0,
-        "heap_free": 0,
-        "heap_used": 0,
-        "board": {
-            "name": app.board.name,
-            "id": app.board_id,
-            "led": False,
-            "temperature_c": 0.0,
-            "reset_cause": app.reset_cause,
-        },
-        "wifi": None,
-        "http": http,
-    }
 
 
 def build(config, board=None, wifi=None):
