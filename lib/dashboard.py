@@ -110,7 +110,11 @@ class Dashboard:
         self.hub = EventHub(getattr(config, "MAX_EVENT_STREAMS", 2), heartbeat)
         self.interval = max(100, getattr(config, "STATUS_INTERVAL_MS", 2000))
         self.opened = asyncio.Event()  # set when a stream opens: wakes the publisher
-        self.files = StaticFiles(getattr(config, "WWW_ROOT", "www") + "/static")
+        try:  # the firmware image's web assets, frozen into flash
+            from www_data import FILES as frozen  # pyright: ignore[reportMissingImports]
+        except ImportError:
+            frozen = None
+        self.files = StaticFiles(getattr(config, "WWW_ROOT", "www") + "/static", bundle=frozen)
         # Parts of the page that never change, escaped once.
         self.firmware = escape(firmware_text())
         self.version = escape(VERSION)

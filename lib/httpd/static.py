@@ -11,6 +11,11 @@
 # Content-Encoding: gzip, to clients that accept it. Each file has an ETag
 # (from its size and modification time), so a revalidating browser gets 304.
 # Files are sent from flash in fixed-size pieces, never read whole into RAM.
+#
+# A bundle adds files held in memory, for a firmware image with its web assets
+# frozen in (bytes constants of a frozen module stay in flash and cost no
+# heap): {name: (data, gzip-compressed data or None, ETag)}. A file of the same
+# name in the web root takes precedence, so a user can replace one.
 
 import os
 
@@ -35,15 +40,16 @@ TYPES = {
 
 
 class _Entry:
-    def __init__(self, path, size, mtime):
-        self.path = path
+    def __init__(self, path, size, etag, data=None):
+        self.path = path  # the file, or None for data held in memory
         self.size = size
-        self.etag = '"%x-%x"' % (size, mtime)
-        self.gz = None  # _Entry of the .gz variant
+        self.etag = etag
+        self.data = data
+        self.gz: "_Entry | None" = None  # the .gz variant
 
 
 class StaticFiles:
-    def __init__(self, root, cache_control="no-cache"):
+    def __init__(self, root, cache_control="no-cache", bundle=None):
         self.root = root
         self.cache_control = cache_control  # no-cache: always revalidate (cheap, via ETag)
         self._files = {}
@@ -52,6 +58,11 @@ class StaticFiles:
             plain = self._files.get(name[:-3])
             if plain is not None:
                 plain.gz = self._files.pop(name)
+        for name, (data, gz, etag) in (bundle or {}).items():
+            if name not in self._files:
+                entry = self._files[name] = _Entry(None, len(data), etag, data)
+                if gz is not None:
+                    entry.gz = _Entry(None, len(gz), etag[:-1] + '-gz"', gz)
 
     def _index(self, directory, prefix):
         try:
@@ -67,7 +78,7 @@ class StaticFiles:
                 self._index(path, prefix + name + "/")
             elif kind == _FILE:  # symlinks and devices are skipped
                 st = os.stat(path)
-                self._files[prefix + name] = _Entry(path, st[6], st[8])
+                self._files[prefix + name] = _Entry(path, st[6], '"%x-%x"' % (st[6], st[8]))
 
     def names(self):
         return sorted(self._files)
@@ -87,7 +98,10 @@ class StaticFiles:
         if entry.etag in request.headers.get("if-none-match", ""):
             return Response(b"", 304, None, headers)
         ext = name[name.rfind(".") + 1 :] if "." in name else ""
-        return Response.from_file(entry.path, entry.size, TYPES.get(ext, "application/octet-stream"), headers)
+        kind = TYPES.get(ext, "application/octet-stream")
+        if entry.data is not None:
+            return Response(entry.data, 200, kind, headers)
+        return Response.from_file(entry.path, entry.size, kind, headers)
 
     def handler(self, request):
         """A route handler for a route ending in <path:name>."""

@@ -1,0 +1,29 @@
+# Frozen manifest of the Pico W image (make firmware): MicroPython's own
+# RPI_PICO_W modules plus everything this firmware runs. Frozen code runs from
+# flash and takes no heap for its bytecode.
+#
+# What stays a file on the board's filesystem (never frozen): wifi.json (the
+# credentials), and any module a user puts in / to replace a frozen one --
+# on rp2 sys.path is ['', '.frozen', '/lib'], so /config.py overrides the
+# frozen config.py (settings stay editable), while files in /lib do not
+# override frozen modules. boot.py and main.py are frozen too, and MicroPython
+# runs a frozen boot.py/main.py in preference to a file of that name.
+#
+# Included by tests/board/manifest.py with custom_main=True: the test images
+# freeze their own main.py (a SLIP link to the host, then the application).
+
+include("$(BOARD_DIR)/manifest.py")  # asyncio, network helpers, aioble ...
+
+require("logging")  # micropython-lib, as `make deps` installs it on stock firmware
+package("httpd", base_path="../lib")
+import os  # (paths here are relative to this file)
+
+for name in sorted(os.listdir("../lib")):  # every application module of lib/
+    if name.endswith(".py"):
+        module(name, base_path="../lib")
+module("config.py", base_path="..")
+module("boot.py", base_path="..")
+if not options.custom_main:
+    module("main.py", base_path="..")
+# The dashboard's static files as bytes constants (tools/firmware.py makes it).
+module("www_data.py", base_path="../build/firmware/gen")

@@ -1,0 +1,308 @@
+"""Build Pico W firmware images: MicroPython v1.28.0 for RPI_PICO_W with this
+firmware frozen in (make firmware), and the test images the emulator tests
+boot (make test-board).
+
+    python3 tools/firmware.py [IMAGE ...]      default: release
+
+Images (build/firmware/):
+
+    release      picow-server-VERSION.uf2 (+ .elf): what users flash. Our
+                 lwIP patches (firmware/patches/lwip/), the whole application
+                 frozen in.
+    test-ours    test/picow-server-slip.uf2: the release image plus a SLIP
+                 link on UART0 (firmware/patches/slip/, tests/board/slipnet.py)
+                 so that tests reach the board's own lwIP from the host.
+    test-stock   test/picow-stock-slip.uf2: MicroPython's lwIP and modlwip as
+                 they are (only SLIP added): the path of a user who runs our
+                 .mpy files on stock firmware.
+
+Where MicroPython comes from (MICROPY_SRC, or --src):
+  - a directory holding micropython-1.28.0.tar.gz (and picotool-2.1.1.tar.gz),
+    like ../shared/micropython/ in CI; or the tarball itself; or an extracted
+    tree (a directory with py/ and ports/rp2/);
+  - nothing: online, a shallow git clone of the v1.28.0 tag and the rp2
+    port's submodules, as MicroPython's own docs build it (pico-sdk then
+    fetches picotool itself).
+
+The pristine tree is extracted once (build/mp/src); each patch set gets a
+hard-linked copy of it with its patches applied (build/mp/<patch set>),
+rebuilt only when the patches change. picotool is built once from source.
+MicroPython's own make is incremental: a second run with nothing changed
+compiles nothing (and `make firmware` does not even call this script then).
+The arm toolchain and cmake are installed from Debian when missing (as root).
+"""
+
+import argparse
+import hashlib
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+MP_WORK = BUILD / "mp"
+OUT = BUILD / "firmware"
+GEN = OUT / "gen"  # generated frozen modules (the web assets)
+MP_VERSION = "1.28.0"
+MP_TAG = "v1.28.0"
+MP_HASH = "e0e9fbb17e"
+MP_DIR = "micropython-" + MP_VERSION
+PICOTOOL_DIR = "picotool-2.1.1"
+MP_GIT = "https://github.com/micropython/micropython.git"
+BOARD = "RPI_PICO_W"
+
+# The Debian packages the rp2 build needs: command -> package.
+TOOLCHAIN = (
+    ("arm-none-eabi-gcc", "gcc-arm-none-eabi"),
+    ("cmake", "cmake"),
+)
+TOOLCHAIN_LIBS = ("libnewlib-arm-none-eabi", "libstdc++-arm-none-eabi-newlib")
+
+
+class Image:
+    def __init__(self, name, output, patch_sets, manifest, cmake_args=()):
+        self.name = name
+        self.output = output  # path under OUT, without extension
+        self.patch_sets = patch_sets  # folders of firmware/patches, applied in order
+        self.manifest = manifest
+        self.cmake_args = cmake_args
+
+
+def app_version():
+    m = re.search(r'^VERSION = "([^"]+)"', (ROOT / "lib" / "app.py").read_text(), re.M)
+    return m.group(1)
+
+
+def images():
+    slip = ("-DMICROPY_PY_LWIP_SLIP=1",)
+    return {
+        "release": Image("release", "picow-server-%s" % app_version(), ("lwip",),
+                         ROOT / "firmware" / "manifest.py"),
+        "test-ours": Image("test-ours", "test/picow-server-slip", ("lwip", "slip"),
+                           ROOT / "tests" / "board" / "manifest.py", slip),
+        "test-stock": Image("test-stock", "test/picow-stock-slip", ("slip",),
+                            ROOT / "tests" / "board" / "manifest.py", slip),
+    }
+
+
+def say(msg):
+    print("firmware: " + msg, flush=True)
+
+
+def run(cmd, **kw):
+    kw.setdefault("check", True)
+    return subprocess.run(cmd, **kw)
+
+
+# -- toolchain ---------------------------------------------------------------------
+
+
+def ensure_toolchain():
+    need = [pkg for cmd, pkg in TOOLCHAIN if shutil.which(cmd) is None]
+    if not need and _has_newlib():
+        return
+    need += list(TOOLCHAIN_LIBS)
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise SystemExit("error: building the firmware needs the arm-none-eabi toolchain and cmake. "
+                         "Install them (Debian/Ubuntu: sudo apt-get install %s) and run again."
+                         % " ".join(need))
+    say("installing %s (Debian)" % " ".join(need))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-qq"], env=env)
+    run(["apt-get", "install", "-y", "-qq"] + need, env=env, stdout=subprocess.DEVNULL)
+
+
+def _has_newlib():
+    return any(pathlib.Path(p).exists() for p in (
+        "/usr/lib/arm-none-eabi/newlib", "/usr/lib/arm-none-eabi/lib/libc.a"))
+
+
+# -- sources -----------------------------------------------------------------------
+
+
+def fetch_sources(src):
+    """The pristine MicroPython tree (and picotool's source, when offline)."""
+    dest = MP_WORK / "src"
+    tree = dest / MP_DIR
+    stamp = dest / ".done"
+    origin = str(pathlib.Path(src).resolve()) if src else MP_GIT
+    if stamp.exists() and stamp.read_text() == origin:
+        return tree, _picotool_source(dest)
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    if not src:
+        say("no MICROPY_SRC: cloning %s %s with the rp2 submodules (online)" % (MP_GIT, MP_TAG))
+        run(["git", "clone", "-q", "--depth", "1", "--branch", MP_TAG, MP_GIT, str(tree)])
+        run(["make", "-C", str(tree / "ports" / "rp2"), "BOARD=" + BOARD, "submodules"])
+    else:
+        path = pathlib.Path(src).resolve()
+        if path.is_dir() and (path / "py").is_dir() and (path / "ports" / "rp2").is_dir():
+            say("using the MicroPython tree %s" % path)
+            shutil.copytree(path, tree, symlinks=True)
+        else:
+            tarball = path / ("%s.tar.gz" % MP_DIR) if path.is_dir() else path
+            if not tarball.is_file():
+                raise SystemExit("error: MICROPY_SRC=%s holds neither %s.tar.gz nor a MicroPython tree"
+                                 % (src, MP_DIR))
+            say("extracting %s" % tarball)
+            _extract(tarball, dest)
+            picotool = tarball.parent / ("%s.tar.gz" % PICOTOOL_DIR)
+            if picotool.is_file():
+                _extract(picotool, dest)
+        if not (tree / "ports" / "rp2").is_dir():
+            raise SystemExit("error: %s did not give a %s tree" % (src, MP_DIR))
+    stamp.write_text(origin)
+    return tree, _picotool_source(dest)
+
+
+def _extract(tarball, dest):
+    with tarfile.open(tarball) as tar:
+        tar.extractall(dest, filter="tar") if hasattr(tarfile, "data_filter") else tar.extractall(dest)
+
+
+def _picotool_source(dest):
+    p = dest / PICOTOOL_DIR
+    return p if p.is_dir() else None
+
+
+def build_picotool(source, tree):
+    """picotool from its source, once; None online (pico-sdk fetches it)."""
+    if source is None:
+        return None
+    install = MP_WORK / "picotool-install"
+    if (install / "picotool" / "picotool").exists():
+        return install
+    say("building picotool (once)")
+    build = MP_WORK / "picotool-build"
+    run(["cmake", "-S", str(source), "-B", str(build), "-DPICO_SDK_PATH=%s" % (tree / "lib" / "pico-sdk"),
+         "-DPICOTOOL_NO_LIBUSB=1", "-DPICOTOOL_FLAT_INSTALL=1", "-DCMAKE_INSTALL_PREFIX=%s" % install,
+         "-DCMAKE_BUILD_TYPE=Release"], stdout=subprocess.DEVNULL)
+    run(["make", "-C", str(build), "-j%d" % _jobs(), "install"], stdout=subprocess.DEVNULL)
+    return install
+
+
+def patched_tree(pristine, patch_sets):
+    """A copy of the pristine tree with the patch sets applied, made again
+    only when a patch changes."""
+    patches = []
+    for name in patch_sets:
+        patches += sorted((ROOT / "firmware" / "patches" / name).glob("*.patch"))
+    digest = hashlib.sha256()
+    for p in patches:
+        digest.update(p.name.encode() + b"\0" + p.read_bytes())
+    key = "-".join(patch_sets) or "stock"
+    dest = MP_WORK / key
+    stamp = dest / ".patches"
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return dest / MP_DIR
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    try:  # hard links: instant and no disk; patch replaces the files it changes
+        run(["cp", "-al", str(pristine), str(dest / MP_DIR)], stderr=subprocess.DEVNULL)
+    except subprocess.CalledProcessError:
+        shutil.rmtree(dest / MP_DIR, ignore_errors=True)
+        shutil.copytree(pristine, dest / MP_DIR, symlinks=True)
+    for p in patches:
+        say("applying %s" % p.relative_to(ROOT))
+        run(["patch", "-s", "-p1", "-d", str(dest / MP_DIR), "-i", str(p)])
+    stamp.write_text(digest.hexdigest())
+    return dest / MP_DIR
+
+
+# -- the web assets, frozen -----------------------------------------------------------
+
+
+def generate_assets():
+    """build/firmware/gen/www_data.py: every file of www/static as bytes
+    constants (gzip-compressed when that is smaller), which freezing keeps in
+    flash: the image serves its dashboard from an empty filesystem."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from build import gzip_bytes
+
+    static = ROOT / "www" / "static"
+    lines = ["# Generated by tools/firmware.py from www/static: do not edit.",
+             "# name: (bytes, gzip-compressed bytes or None, ETag)", "FILES = {"]
+    for path in sorted(p for p in static.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        data = path.read_bytes()
+        gz = gzip_bytes(data)
+        etag = '"f%s"' % hashlib.sha256(data).hexdigest()[:12]
+        lines.append("    %r: (%r, %r, %r)," % (path.relative_to(static).as_posix(), data,
+                                               gz if len(gz) < len(data) else None, etag))
+    lines.append("}")
+    GEN.mkdir(parents=True, exist_ok=True)
+    target = GEN / "www_data.py"
+    text = "\n".join(lines) + "\n"
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
+# -- the build ---------------------------------------------------------------------------
+
+
+def _jobs():
+    return max(1, os.cpu_count() or 1)
+
+
+def build_image(image, pristine, picotool):
+    tree = patched_tree(pristine, image.patch_sets)
+    env = dict(os.environ, MICROPY_GIT_TAG=MP_TAG, MICROPY_GIT_HASH=MP_HASH)
+    # A fixed date in the banner: the same sources give the same image.
+    env.setdefault("SOURCE_DATE_EPOCH", _source_date())
+    if picotool is not None:
+        env["PICOTOOL_FETCH_FROM_GIT_PATH"] = str(picotool)
+    env.pop("CMAKE_ARGS", None)
+    if image.cmake_args:
+        env["CMAKE_ARGS"] = " ".join(image.cmake_args)  # the rp2 Makefile appends its own
+    build_dir = "build-" + image.name
+    # mpy-cross first, on its own: the rp2 build would make it with our
+    # BUILD= passed down, in the wrong folder.
+    if not (tree / "mpy-cross" / "build" / "mpy-cross").exists():
+        run(["make", "-s", "-C", str(tree / "mpy-cross"), "-j%d" % _jobs()], stdout=subprocess.DEVNULL)
+    say("building %s (%s)" % (image.name, ", ".join(image.patch_sets) or "stock"))
+    run(["make", "-s", "-C", str(tree / "ports" / "rp2"), "-j%d" % _jobs(), "BOARD=" + BOARD,
+         "BUILD=" + build_dir, "FROZEN_MANIFEST=%s" % image.manifest], env=env,
+        stdout=subprocess.DEVNULL)
+    out = OUT / image.output
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for ext in ("uf2", "elf"):
+        src = tree / "ports" / "rp2" / build_dir / ("firmware." + ext)
+        dst = out.with_name(out.name + "." + ext)
+        if not dst.exists() or dst.read_bytes() != src.read_bytes():
+            shutil.copyfile(src, dst)
+    uf2 = out.with_name(out.name + ".uf2")
+    say("%s: %s (%d bytes)" % (image.name, uf2.relative_to(ROOT), uf2.stat().st_size))
+    return uf2
+
+
+def _source_date():
+    try:
+        out = run(["git", "-C", str(ROOT), "log", "-1", "--format=%ct"], capture_output=True, text=True)
+        return out.stdout.strip() or "0"
+    except (OSError, subprocess.CalledProcessError):
+        return "0"
+
+
+def main(argv=None):
+    known = images()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("images", nargs="*", default=["release"], choices=sorted(known) + [[]],
+                    help="which images (default: release)")
+    ap.add_argument("--src", default=os.environ.get("MICROPY_SRC", ""),
+                    help="MicroPython sources: a bundle directory, a tarball or a tree (default: MICROPY_SRC, else git)")
+    args = ap.parse_args(argv)
+    ensure_toolchain()
+    pristine, picotool_src = fetch_sources(args.src)
+    picotool = build_picotool(picotool_src, pristine)
+    generate_assets()
+    for name in args.images or ["release"]:
+        build_image(known[name], pristine, picotool)
+
+
+if __name__ == "__main__":
+    main()
