@@ -49,8 +49,12 @@ class App:
         self.heap_size = gc.mem_free() + gc.mem_alloc()
         self.tasks = []  # coroutines run beside the server
         # status()'s dicts with their fixed values; it sets the rest in place
+        # wifi_chip: True, False (a Pico W whose wireless chip does not answer:
+        # no Wi-Fi, and "led" is only the state last asked for), None (a port
+        # without such a chip).
         self._status = {"version": VERSION, "http": {},
-                        "board": {"name": self.board.name, "id": self.board_id, "reset_cause": self.reset_cause}}
+                        "board": {"name": self.board.name, "id": self.board_id, "reset_cause": self.reset_cause,
+                                  "wifi_chip": self.board.wifi_chip}}
         self.router.add("/health", lambda request: _HEALTH)
         self.router.add("/api/status", lambda request: Response.json(self.status()))
 
@@ -111,6 +115,8 @@ def main():
         portal.install(app)
     elif station is not None:
         app.tasks.append(station.monitor())
+    # Without a wireless chip (mode None) the watchdog still guards the loop
+    # and the accept task: a reset would not revive the chip.
     if config.WATCHDOG_MS and app.board.has_watchdog:
         from watchdog import Watchdog
 

@@ -6,7 +6,7 @@
 # MIT license
 
 import machine  # every port has one; the unix port's has no Pin, ADC or WDT
-from time import time
+from time import ticks_diff, ticks_ms, time
 
 _RESET_CAUSES = (
     ("PWRON_RESET", "power-on"),
@@ -23,6 +23,36 @@ _RP2040_WATCHDOG_CTRL = 0x40058000
 _WATCHDOG_ENABLE = 1 << 30
 WATCHDOG_MAX_MS = 8388  # the RP2040's longest watchdog timeout
 
+# The onboard LED is wired to the wireless chip (CYW43439), not to the RP2040.
+# When that chip does not answer (a faulty board, an emulator), the driver
+# tries to power it up again on every LED access, and each try blocks the
+# whole program for 0.4-1 s. A chip that is up answers an LED read in a few
+# ms; a try on a dead one cannot take less than the 70 ms of its power-cycle
+# delays (cyw43_ensure_up). So the second LED read, timed, tells them apart.
+_CHIP_SILENT_MS = 50
+_chip_answers = None  # the probe's result, once per boot (boot.py and main.py share it)
+
+
+def wireless_chip_answers():
+    """Whether the CYW43439 answers; probed once (at most two tries of the
+    driver's, about 1-2 s on a dead chip), then remembered."""
+    global _chip_answers
+    if _chip_answers is None:
+        led = machine.Pin("LED")  # no mode given: does not touch the chip yet
+        led.value()  # powers the chip up, or tries to
+        start = ticks_ms()
+        led.value()
+        _chip_answers = ticks_diff(ticks_ms(), start) < _CHIP_SILENT_MS
+    return _chip_answers
+
+
+# Temperature sensor (RP2040 datasheet): volts = raw * 3.3 / 65535, degrees C
+# = 27 - (volts - 0.706) / 0.001721; folded into one multiply and one subtract
+# of the sum of 8 readings, because each float made is a heap block on the
+# board, and /api/status reads the sensor on every call.
+_TEMP_AT_ZERO = 27 + 0.706 / 0.001721
+_TEMP_PER_COUNT = 3.3 / 65535 / 8 / 0.001721
+
 
 class PicoW:
     """The real board."""
@@ -31,24 +61,31 @@ class PicoW:
     has_watchdog = True
 
     def __init__(self):
-        self._led = machine.Pin("LED", machine.Pin.OUT)
+        # True, or False for a board whose wireless chip does not answer: then
+        # it has no Wi-Fi, and the LED pin is never touched again.
+        self.wifi_chip = wireless_chip_answers()
+        self._led = machine.Pin("LED", machine.Pin.OUT, value=0) if self.wifi_chip else None
+        self._led_on = False  # kept here: reading the pin is a bus transfer to the chip
         self._adc = machine.ADC(4)  # the on-chip temperature sensor
         self._wdt = None
 
     @property
     def led(self):
-        return bool(self._led.value())
+        """The state last set (without a chip, no LED shows it)."""
+        return self._led_on
 
     def set_led(self, on):
-        self._led.value(1 if on else 0)
+        self._led_on = bool(on)
+        if self._led is not None:
+            self._led.value(1 if on else 0)
 
     def temperature_c(self):
-        # Average a few readings: the sensor is noisy by a degree or two.
+        # Average a few readings: the sensor is noisy by a degree or two. The
+        # ADC answers in microseconds, so this runs on the request path.
         total = 0
         for _ in range(8):
             total += self._adc.read_u16()
-        volts = total / 8 * 3.3 / 65535
-        return 27 - (volts - 0.706) / 0.001721
+        return _TEMP_AT_ZERO - total * _TEMP_PER_COUNT
 
     def unique_id(self):
         return "".join("%02x" % b for b in machine.unique_id())
@@ -83,6 +120,7 @@ class HostStandIn:
 
     name = "MicroPython unix port (host stand-in)"
     has_watchdog = False
+    wifi_chip = None  # this port has no such chip (not a fault, unlike False)
 
     def __init__(self):
         self._led = False

@@ -31,7 +31,7 @@ _BLINK_MS = 250
 _PM_NONE = 0xA11140  # power saving off (WLAN.PM_NONE where the firmware has it)
 
 station = None  # the Station boot() joined with, for main.py
-mode = None  # "station" or "portal"
+mode = None  # "station" or "portal"; None where there is no radio
 
 
 def words(status):
@@ -263,6 +263,14 @@ def boot(config, board):
     """Join the configured network, or decide on the setup portal. Sets the
     module's `station` and `mode` for main.py."""
     global station, mode
+    if board.wifi_chip is False:
+        # Neither joining nor the portal's access point can work without the
+        # radio, and a restart does not revive a chip: serve on whatever other
+        # network interface there is, and say so once.
+        _log.error("the wireless chip (CYW43439) does not answer: no Wi-Fi, no setup portal; "
+                   "serving on other network interfaces only")
+        station = mode = None
+        return mode
     station = Station(config, board)
     credentials = load_credentials(config.WIFI_CREDENTIALS_FILE)
     if credentials is None:

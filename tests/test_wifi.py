@@ -185,6 +185,35 @@ def test_the_reset_cause_is_recorded_at_boot_and_reported(start_server, credenti
     assert status["board"]["reset_cause"] == "watchdog"
 
 
+# -- no wireless chip --------------------------------------------------------------
+
+
+def test_a_board_whose_wireless_chip_does_not_answer_says_so_once_and_serves_without_blocking(
+        start_server, tmp_path):
+    # Every LED access on such a board blocks 0.4 s (FAKE_CYW43_MS) while the
+    # driver tries the chip again: after the probe at boot nothing may touch it.
+    srv, _ = portal(start_server, tmp_path, {"FAKE_CYW43": "absent"}, settings={"WATCHDOG_MS": 2000})
+    srv.wait_for_log(r"the wireless chip \(CYW43439\) does not answer: no Wi-Fi, no setup portal")
+    srv.wait_for_log(r"FAKE machine: WDT start timeout=2000")  # the loop is still guarded
+    probes = srv.output().count("[CYW43] Failed to start CYW43")
+    assert probes <= 2
+    status = json.loads(client.get(srv.port, "/api/status").body)
+    assert status["board"]["wifi_chip"] is False and status["wifi"] is None
+    r = client.request(srv.port, "POST", "/api/led", {"Content-Type": "application/json"}, b'{"on": true}')
+    assert r.status == 200 and json.loads(r.body) == {"on": True}  # remembered, not shown
+    t0 = time.monotonic()
+    for _ in range(5):
+        assert client.get(srv.port, "/api/status").status == 200
+        assert client.get(srv.port, "/").status == 200
+    assert time.monotonic() - t0 < 1.0  # one chip try alone would take 0.4 s
+    time.sleep(2.5)  # more than the watchdog's timeout
+    out = srv.output()
+    assert out.count("[CYW43] Failed to start CYW43") == probes
+    assert "FAKE network" not in out  # neither joining nor an access point was attempted
+    assert "setup portal: join" not in out and "WDT expired" not in out
+    assert max(feed_gaps(srv)) < 1000
+
+
 # -- setup portal ------------------------------------------------------------------
 
 

@@ -11,6 +11,19 @@ def _say(text):
     print("FAKE machine:", text)
 
 
+def _cyw43_try():
+    """FAKE_CYW43=absent: the wireless chip does not answer. Like the
+    firmware, every access to a pin of the chip (the LED) tries to power it
+    up again, prints the driver's warning and blocks FAKE_CYW43_MS."""
+    if os.getenv("FAKE_CYW43") != "absent":
+        return True
+    from time import sleep_ms
+
+    sleep_ms(int(os.getenv("FAKE_CYW43_MS") or 400))
+    print("[CYW43] Failed to start CYW43")
+    return False
+
+
 class Pin:
     IN = 0
     OUT = 1
@@ -18,10 +31,17 @@ class Pin:
 
     def __init__(self, id, mode=-1, pull=-1, *, value=None):
         self._id = id
+        if id == "LED" and mode != -1:  # configuring the chip's pin writes it
+            _cyw43_try()
         if value is not None:
             Pin._levels[id] = value
 
     def value(self, x=None):
+        if self._id == "LED" and not _cyw43_try():
+            if x is None:
+                return 0
+            _say("pin LED = %d (the chip did not answer)" % (1 if x else 0))
+            return None
         if x is None:
             return Pin._levels.get(self._id, 0)
         Pin._levels[self._id] = 1 if x else 0

@@ -25,6 +25,12 @@ def _env(name, default):
     return default if value is None else value
 
 
+def _chip_up():
+    from machine import _cyw43_try  # FAKE_CYW43, shared with the LED pin
+
+    return _cyw43_try()
+
+
 def hostname(name=None):
     global _hostname
     if name is None:
@@ -61,6 +67,7 @@ class WLAN:
     def _init(self, interface_id):
         self._if = interface_id
         self._active = False
+        self._dead = False  # active(True) found no chip (FAKE_CYW43=absent)
         self._since = None  # ticks of the last connect()
         self._ssid = None
         self._dropped = False
@@ -72,11 +79,17 @@ class WLAN:
             return self._active
         if self._scenario == "explode":
             raise OSError(5)
+        if is_active and not _chip_up():
+            # The firmware neither raises nor brings the interface up: active()
+            # says True, but connect() and scan() fail with EPERM.
+            self._active = True
+            self._dead = True
+            return
         self._active = bool(is_active)
         _say("%s active %s" % ("ap" if self._if == AP_IF else "sta", self._active))
 
     def connect(self, ssid=None, key=None, *, bssid=None):
-        if not self._active:
+        if not self._active or self._dead:
             raise OSError(1)
         self._ssid = ssid
         self._since = ticks_ms()
@@ -161,6 +174,8 @@ class WLAN:
             _say("config %s=%r" % (name, value))
 
     def scan(self):
+        if not self._active or self._dead:
+            raise OSError(1)  # EPERM, as the firmware's cyw43_wifi_scan
         found = []
         spec = _env("FAKE_WIFI_NETWORKS", "home:-52:3,cafe guest:-71:0")
         for item in spec.split(","):

@@ -37,6 +37,7 @@ def status(request):
             "led": False,
             "temperature_c": round(24.0 + (int(time()) % 7) * 0.1, 1),
             "reset_cause": "power-on",
+            "wifi_chip": None,
         },
         "wifi": None,
         "http": {
