@@ -96,8 +96,10 @@ def build(config, board=None, wifi=None):
     return app
 
 
-def main():
-    """Build the application for the mode boot.py chose and serve until Ctrl-C."""
+def main(tasks=()):
+    """Build the application for the mode boot.py chose and serve until Ctrl-C.
+    tasks: more coroutines to run beside the server (the test images' SLIP
+    link to the host)."""
     import settings
     from httpd import log
 
@@ -115,6 +117,7 @@ def main():
         portal.install(app)
     elif station is not None:
         app.tasks.append(station.monitor())
+    app.tasks.extend(tasks)
     # Without a wireless chip (mode None) the watchdog still guards the loop
     # and the accept task: a reset would not revive the chip.
     if config.WATCHDOG_MS and app.board.has_watchdog:

@@ -1,0 +1,107 @@
+"""Fixtures of the emulator tests: the firmware images (built when missing or
+older than their sources; MicroPython's make is incremental, so that is cheap
+once the tree exists) and a way to boot one in rp2040js.
+
+Skipped, with the reason, where the emulator cannot run (no node, no
+rp2040js, no bootrom) or an image cannot be built here (no arm toolchain)."""
+
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from emulator import Board
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIRMWARE = ROOT / "build" / "firmware"
+SHARED_MP = ROOT.parent / "shared" / "micropython"
+RP2040JS = ROOT / "tools" / "emulator" / "node_modules" / "rp2040js"
+BOOTROM = pathlib.Path(os.environ.get("RP2040_BOOTROM") or SHARED_MP / "rp2040-bootrom-b1.mjs")
+
+# What each image is built from: an image older than any of these is stale.
+_APP_SOURCES = ("lib", "config.py", "boot.py", "main.py", "www/static", "firmware")
+_TEST_SOURCES = _APP_SOURCES + ("tests/board/main.py", "tests/board/slipnet.py",
+                                "tests/board/manifest.py", "tests/mp")
+
+
+def _version():
+    sys.path.insert(0, str(ROOT / "tools"))
+    import firmware
+
+    return firmware.app_version()
+
+
+def _newest(paths):
+    newest = 0.0
+    for name in paths:
+        p = ROOT / name
+        files = p.rglob("*") if p.is_dir() else [p]
+        for f in files:
+            if f.is_file():
+                newest = max(newest, f.stat().st_mtime)
+    return newest
+
+
+def _ensure_image(image_name, path, sources):
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed: the emulator (rp2040js) runs under node")
+    if not RP2040JS.is_dir():
+        pytest.skip("rp2040js is missing: run `npm ci` in tools/emulator")
+    if not BOOTROM.is_file():
+        pytest.skip("the RP2040 bootrom %s is missing (see ../shared/micropython/README.md)" % BOOTROM)
+    if path.exists() and path.stat().st_mtime >= _newest(sources):
+        return path
+    if shutil.which("arm-none-eabi-gcc") is None and os.geteuid() != 0:
+        pytest.skip("%s is missing or stale and the arm toolchain is not installed to build it" % path.name)
+    env = dict(os.environ)
+    if "MICROPY_SRC" not in env and SHARED_MP.is_dir():
+        env["MICROPY_SRC"] = str(SHARED_MP.resolve())
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "firmware.py"), image_name],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    assert run.returncode == 0, "building %s failed:\n%s%s" % (image_name, run.stdout[-3000:], run.stderr[-3000:])
+    os.utime(path)  # up to date now, even where the build left the same bytes in place
+    return path
+
+
+@pytest.fixture(scope="session")
+def release_image():
+    """build/firmware/picow-server-VERSION.uf2, what users flash."""
+    return _ensure_image("release", FIRMWARE / ("picow-server-%s.uf2" % _version()), _APP_SOURCES)
+
+
+@pytest.fixture(scope="session")
+def test_image():
+    """build/firmware/test/picow-server-slip.uf2: the release image with a
+    SLIP link and the socket-free tests of tests/mp frozen in."""
+    return _ensure_image("test-ours", FIRMWARE / "test" / "picow-server-slip.uf2", _TEST_SOURCES)
+
+
+@pytest.fixture(scope="session")
+def stock_image():
+    """build/firmware/test/picow-stock-slip.uf2: the same, on MicroPython's
+    modlwip and lwIP as they are (no firmware/patches/lwip)."""
+    return _ensure_image("test-stock", FIRMWARE / "test" / "picow-stock-slip.uf2", _TEST_SOURCES)
+
+
+@pytest.fixture
+def boot():
+    """boot(image) -> a started Board with an empty filesystem (each run.mjs
+    starts from the image's flash alone); stopped when the test ends."""
+    started = []
+
+    def start(image):
+        # UART0 always gets a socket of ours: run.mjs probes fd 3, which node
+        # itself may hold, when no --uart-fd is given.
+        mine, theirs = socket.socketpair()
+        board = Board(image, uart=theirs, bootrom=BOOTROM)
+        started.append((board, mine))
+        return board.start()
+
+    yield start
+    for board, mine in started:
+        board.stop()
+        mine.close()
