@@ -8,7 +8,7 @@
 # -- Listening ---------------------------------------------------------------
 HOST = "0.0.0.0"  # address to listen on; 0.0.0.0 is every interface
 PORT = 80  # TCP port; browsers use 80 for http://
-BACKLOG = 2  # connections the network stack holds until accepted (lwIP on the Pico W keeps 1)
+BACKLOG = 4  # handshakes the network stack completes before they are accepted; lwIP drops SYNs beyond
 
 # -- Connections: the Pico W's network stack has 5 TCP sockets in all ---------
 MAX_CONNECTIONS = 4  # clients served at once; below 5 so a newcomer can always be answered

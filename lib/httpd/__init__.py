@@ -3,11 +3,18 @@
 # closed on every path, and idle clients make room for new ones.
 # MIT license
 
+import gc
+
 from .request import Request
 from .response import Response
 from .router import Router
 from .server import SETTINGS, Server, Stats
 from .status import HTTPError
+
+# Loading (or compiling) these modules leaves garbage between their code;
+# collected now, before the application's modules and the server's buffers
+# are placed, large blocks stay whole for request bodies and big answers.
+gc.collect()
 
 __version__ = "0.1.0"
 

@@ -52,6 +52,21 @@ _ACCEPT_PAUSE_MS = const(100)  # longest wait after a failed accept (no descript
 _OOM_PAUSE_MS = const(50)  # the accept and reaper tasks' pause after a MemoryError
 _MAX_WAITING = const(4)  # newcomers waiting for a slot or a 503 at once; more are just closed
 _SLOT_POLL_MS = const(20)  # how often a waiting newcomer looks for a slot
+_NO_MEMORY_PAUSE_MS = const(20)  # a write the stack refused for want of memory is tried again after this
+# On a stack that cannot reset a connection (stock MicroPython on the Pico W:
+# no SO_LINGER, see _abort), pipelined requests are answered only while the
+# answers not yet followed by anything from the client stay under this. A
+# client that sends requests and never reads makes every answer wait in the
+# stack's memory: 8,000 bytes for all connections, each of which may queue
+# 6,400 there, and a write that finds it full stops the whole server for up
+# to 10 s. Browsers do not pipeline; a client that does gets its answers a few
+# at a time, on new connections. Where the stack can reset a connection (our
+# firmware, which also queues at most 1,600 bytes per connection; Linux), a
+# stuck one is evicted or cut and its memory freed at once: no limit needed.
+_UNCONFIRMED_MAX = const(1024)
+# A connection whose output has not moved for this long may be closed to
+# make room for a new client, like one idle for _EVICT_GRACE_MS.
+_STALL_GRACE_MS = const(1000)
 # A connection counts as idle (and may be closed for a newcomer) only after
 # this long without a request: a client that has just connected has its
 # request on the way, while a browser's spare connections idle for seconds.
@@ -95,6 +110,7 @@ class _Conn:
         self.started = self.since  # when the current request's first byte came
         self.pos = 0  # where parsing of the buffered head goes on
         self.lines = 0  # lines of the head parsed so far
+        self.unconfirmed = 0  # bytes answered since the client last sent anything
 
     def wait(self, phase, timeout_ms):
         """About to wait for `phase`, for at most timeout_ms."""
@@ -108,6 +124,33 @@ def wait_readable(sock):
     what asyncio's own Stream.read does before reading: asyncio has no public
     call for a socket that is not a stream (a listening or a UDP socket)."""
     yield asyncio.core._io_queue.queue_read(sock)  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def _wait_writable(sock):
+    yield asyncio.core._io_queue.queue_write(sock)  # pyright: ignore[reportAttributeAccessIssue]
+
+
+async def _drain(c):
+    """Stream.drain(), except when the socket is writable but takes nothing:
+    lwIP out of memory for queued output (our firmware's modlwip says EAGAIN
+    then, instead of blocking for up to 10 s). Stream.drain() would retry at
+    once, forever, a busy loop starving every other task; this pauses. The
+    caller's write deadline bounds the whole; c.since says when the output
+    last moved (a stalled connection may be evicted)."""
+    stream = c.stream
+    buf = stream.out_buf
+    mv = memoryview(buf)
+    off = 0
+    end = len(buf)
+    while off < end:
+        await _wait_writable(stream.s)  # pyright: ignore[reportGeneralTypeIssues]
+        n = stream.s.write(mv[off:])
+        if n:
+            off += n
+            c.since = ticks_ms()
+        else:
+            await asyncio.sleep_ms(_NO_MEMORY_PAUSE_MS)
+    stream.out_buf = b""
 
 
 def forget_wait():
@@ -125,6 +168,26 @@ def _close(stream):
         stream.s.close()
     except OSError:
         pass
+
+
+# An abortive close (RST) gives the network stack's connection back at once,
+# with whatever output is still queued for it. lwIP on the Pico W has 5 TCP
+# PCBs in all and 8,000 bytes for all queued output: a connection closed
+# gracefully stays half-open, holding both, for as long as its peer keeps it
+# (modlwip aborts it after 10 s). Where the socket module has no SO_LINGER
+# (stock MicroPython on the Pico W) the close stays graceful.
+_SO_LINGER = getattr(socket, "SO_LINGER", None)
+_LINGER_OFF = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {on: 1, seconds: 0}
+_PIPELINE_LIMIT = _UNCONFIRMED_MAX if _SO_LINGER is None else 0x3FFFFFFF  # (a small int on the board)
+
+
+def _abort(stream):
+    if _SO_LINGER is not None:
+        try:
+            stream.s.setsockopt(socket.SOL_SOCKET, _SO_LINGER, _LINGER_OFF)
+        except (OSError, ValueError):
+            pass  # (a port whose int is not 32 bits, or an unsupported option)
+    _close(stream)
 
 
 class Server:
@@ -231,6 +294,7 @@ class Server:
                     continue
                 try:
                     client.setblocking(False)
+                    _no_delay(client)
                     asyncio.create_task(self._connection(asyncio.StreamReader(client)))
                 except MemoryError:
                     client.close()  # the task never started, so nothing else will
@@ -307,7 +371,13 @@ class Server:
             self.stats.errors += 1
             log.exception(self.log, e, "connection failed")
         finally:
-            _close(stream)  # first: nothing after it may keep the socket open
+            # First: nothing after it may keep the socket open. A connection
+            # evicted or cut while its output was stuck is reset, so the stack
+            # frees its connection and queued output now (see _abort).
+            if c is not None and (c.cut == _EVICTED or c.cut == _WRITE or c.cut == _STREAM):
+                _abort(stream)
+            else:
+                _close(stream)
             self._closed.set()
             if c is not None:
                 self._release(c)
@@ -331,7 +401,8 @@ class Server:
 
     def _take_slot(self, c):
         """A free slot, or the slot of the connection idle longest (then of
-        the oldest stream), which is closed to make room."""
+        the one whose output has been stuck longest, then of the oldest
+        stream), which is closed to make room."""
         if self.closing:
             return False
         if self._pool:
@@ -340,7 +411,7 @@ class Server:
         victim = None
         oldest = -1
         now = ticks_ms()
-        for phase, grace in ((_IDLE, _EVICT_GRACE_MS), (_STREAM, 0)):
+        for phase, grace in ((_IDLE, _EVICT_GRACE_MS), (_WRITE, _STALL_GRACE_MS), (_STREAM, 0)):
             for other in self._conns:
                 if other.slot is not None and other.phase == phase and other.cut is None:
                     age = ticks_diff(now, other.since)
@@ -414,6 +485,9 @@ class Server:
         self._waiting += 1
         try:
             c.stream.write(self._busy)
+            if c.stream.out_buf:  # the stack is short of memory: give it a moment
+                c.wait(_WRITE, self.write_timeout_ms)
+                await _drain(c)
             await self._linger(c)
         finally:
             self._waiting -= 1
@@ -466,6 +540,8 @@ class Server:
             c.pos = c.lines = 0
             c.phase = _NEW
             if c.n:
+                if c.unconfirmed > _PIPELINE_LIMIT:
+                    return  # it may not be reading: see _UNCONFIRMED_MAX
                 c.started = ticks_ms()  # pipelined: it is here already
             try:
                 while not (c.n and self._parse_head(c)):
@@ -486,6 +562,7 @@ class Server:
                         if not c.n:
                             c.started = ticks_ms()
                         c.n += got
+                        c.unconfirmed = 0
                 if req.content_length and not await self._read_body(c):
                     return
             except HTTPError as e:
@@ -510,7 +587,7 @@ class Server:
                 keep = await self._send(c, resp, keep)
             elif stream.out_buf:  # the socket took part of it: wait for the rest
                 c.wait(_WRITE, self.write_timeout_ms)
-                await stream.drain()
+                await _drain(c)
             stats.requests += 1
             if self.access_log:
                 self._log_request(req, resp.status, ticks_diff(ticks_ms(), c.started))
@@ -642,6 +719,7 @@ class Server:
             return False
         if resp._wire and keep and c.slot[2].version == 11 and c.slot[2].method != "HEAD":
             c.stream.write(resp._wire)  # a reused answer, already in wire form
+            c.unconfirmed += len(resp._wire)
             return True
         if resp._wire is None and resp._head is not None:
             resp.wire()  # sent before, so likely again: keep its bytes whole
@@ -652,6 +730,7 @@ class Server:
         if n < 0:
             return False
         c.stream.write(self._out_mv[:n])  # what the socket does not take is copied
+        c.unconfirmed += n
         return True
 
     async def _send(self, c, resp, keep):
@@ -716,8 +795,9 @@ class Server:
         c.wait(_WRITE, self.write_timeout_ms)
         s = c.stream
         s.write(data)
+        c.unconfirmed += len(data)
         if s.out_buf:
-            await s.drain()
+            await _drain(c)
 
     async def _stream(self, c, source, chunked):
         # Between pieces the source may wait (for an event, a timer) up to the
@@ -742,6 +822,20 @@ class Server:
     def _log_request(self, req, status, ms):
         if self.access_log and self.log.isEnabledFor(20):  # INFO
             self.log.info("%s %s %d %dms", req.method or "-", req.path or "-", status, ms)
+
+
+# Our writes are whole answers or large pieces, never small bits: Nagle's wait
+# for an ACK only delays them. On lwIP it also makes each write allocate a
+# whole segment's worth of its scarce output memory.
+_TCP_NODELAY = getattr(socket, "TCP_NODELAY", None)
+
+
+def _no_delay(sock):
+    if _TCP_NODELAY is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, _TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass
 
 
 def _put(out, n, data):
