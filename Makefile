@@ -1,6 +1,10 @@
 # Pico W web server: run and test on the MicroPython unix port, deploy to a board.
 #   make run     serve the application at http://127.0.0.1:8080 (PORT=, HEAP=)
-#   make test    set up and run the whole test suite (also against the .mpy build)
+#   make test    set up and run the whole test suite (also against the .mpy build, and the
+#                firmware image in the RP2040 emulator: see make test-board)
+#   make firmware build the Pico W image build/firmware/picow-server-VERSION.uf2 (MICROPY_SRC=)
+#   make flash   copy that image onto a Pico W in BOOTSEL mode (DRIVE=)
+#   make test-board  the tests of the firmware image in the emulator, through the board's own lwIP
 #   make soak    60 s of mixed abusive and normal traffic against the server
 #   make check   type-check the code that runs on the board against the Pico W's API (pyright + stubs)
 #   make bench   requests/s and heap of the .mpy build beside Microdot 2.7.0 and a bare loop (ROUNDS=, DURATION=)
@@ -28,6 +32,17 @@ DEVICE ?= auto
 OFFLINE ?=
 WIFI_FILE ?=
 YES ?=
+# MicroPython's sources for the firmware image: a bundle directory, tarball or
+# tree; by default the offline bundle beside this checkout when there is one,
+# else tools/firmware.py clones the v1.28.0 tag (online).
+MICROPY_SRC ?= $(firstword $(wildcard $(abspath ../shared/micropython)))
+export MICROPY_SRC
+DRIVE ?=
+FW_VERSION := $(shell sed -n 's/^VERSION = "\(.*\)"/\1/p' lib/app.py)
+FIRMWARE := build/firmware/picow-server-$(FW_VERSION).uf2
+FW_SOURCES := $(shell find lib www firmware -type f -not -path '*/__pycache__/*') \
+	boot.py main.py config.py tools/firmware.py
+EMULATOR := tools/emulator/node_modules/.ready
 
 # Type stubs of the Pico W's MicroPython (machine, network, rp2 and its stdlib),
 # installed as pyright's typeshed for `make check`.
@@ -44,7 +59,7 @@ DEPLOY := $(VENV)/bin/python tools/deploy.py
 # test_http.py is run against the .mpy build once it exists
 MPY_TESTS := tests/test_smoke.py $(wildcard tests/test_http.py) tests/test_robustness.py
 
-.PHONY: help setup run test soak check bench build deploy deps repl wipe package clean
+.PHONY: help setup run test test-board firmware flash soak check bench build deploy deps repl wipe package clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -62,12 +77,34 @@ run: setup
 	MICROPYPATH=$(MICROPYPATH) PICO_HOST=$(HOST) PICO_PORT=$(PORT) \
 		$(MICROPYTHON) -X heapsize=$(HEAP) main.py
 
-# The deploy tests need socat, the browser tests chromium (Debian); installed here when missing (as root).
-test: setup check
-	@sh tools/ensure-system-packages socat:socat chromium:chromium
+# The deploy tests need socat, the browser tests chromium, the emulator tests
+# node and iproute2 (Debian); installed here when missing (as root). tests/
+# includes tests/board, which builds the firmware images it boots.
+test: setup check $(EMULATOR)
+	@sh tools/ensure-system-packages socat:socat chromium:chromium ip:iproute2
 	$(VENV)/bin/pytest tests
 	$(VENV)/bin/python tools/build.py
 	PICO_LIB=build/lib $(VENV)/bin/pytest $(MPY_TESTS)
+
+test-board: setup $(EMULATOR)
+	@sh tools/ensure-system-packages ip:iproute2
+	$(VENV)/bin/pytest tests/board
+
+# rp2040js, pinned in tools/emulator/package-lock.json.
+$(EMULATOR): tools/emulator/package.json tools/emulator/package-lock.json
+	@sh tools/ensure-system-packages node:nodejs npm:npm
+	npm ci --prefix tools/emulator --no-audit --no-fund --loglevel=error
+	touch $@
+
+firmware: $(FIRMWARE)
+
+# The toolchain (Debian) and picotool are set up by tools/firmware.py itself.
+$(FIRMWARE): $(FW_SOURCES)
+	$(PYTHON) tools/firmware.py release
+	touch $@
+
+flash: $(FIRMWARE)
+	@$(PYTHON) tools/flash.py $(FIRMWARE) $(if $(DRIVE),--drive "$(DRIVE)")
 
 $(TYPINGS)/.ready: Makefile
 	rm -rf $(TYPINGS)
