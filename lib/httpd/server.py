@@ -196,7 +196,7 @@ class Server:
     # protects against).
     host = "0.0.0.0"
     port = 80
-    backlog = 2
+    backlog = 4
     max_connections = 4
     slot_wait_ms = 1000
     retry_after_s = 2
