@@ -306,7 +306,10 @@ class SlipLink:
                 except OSError:
                     return  # the runner is gone
             if sock in ready:
-                data = sock.recv(65536)
+                try:
+                    data = sock.recv(65536)
+                except OSError:
+                    return  # the runner is gone
                 if not data:
                     return
                 for packet in decoder.feed(data):

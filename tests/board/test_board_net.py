@@ -15,6 +15,7 @@ slower than a real one, so time bounds are generous; a SYN retry after 1 s
 is real, though (Linux's, on the host side).
 """
 
+import os
 import re
 import socket
 import statistics
@@ -24,6 +25,10 @@ import time
 import pytest
 
 from emulator import BOARD_IP, Board, SlipLink
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not os.path.exists("/dev/net/tun"),
+    reason="needs root and /dev/net/tun: the SLIP link's network namespace and TUN device")
 
 VISITOR_BOUND_S = 2.0  # the issue's target: a visitor is served within 2 s
 IMAGES = {"ours": "test_image", "stock": "stock_image"}  # the conftest fixtures

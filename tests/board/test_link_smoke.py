@@ -7,19 +7,14 @@ emulator.py). Needs root (netns, TUN), /dev/net/tun and node.
 """
 
 import os
-import pathlib
 import shutil
 import statistics
 import time
 
 import pytest
 
-from emulator import ROOT, RUNNER, Board, SlipLink
+from emulator import RUNNER, Board, SlipLink
 
-IMAGES = [  # where tools/firmware.py puts the test images
-    ROOT / "build" / "firmware" / "test" / "picow-stock-slip.uf2",
-    ROOT / "build" / "firmware" / "test" / "picow-server-slip.uf2",
-]
 
 ECHO_SERVER = """
 import asyncio, slipnet
@@ -43,13 +38,6 @@ asyncio.run(main())
 """
 
 
-def slip_image():
-    env = os.environ.get("PICO_SLIP_IMAGE")
-    if env:
-        return pathlib.Path(env)
-    return next((p for p in IMAGES if p.exists()), None)
-
-
 def why_not():
     if os.geteuid() != 0:
         return "needs root (a network namespace and a TUN device)"
@@ -59,8 +47,6 @@ def why_not():
         return "no node (the emulator runner is a node program)"
     if not (RUNNER.parent / "node_modules" / "rp2040js").is_dir():
         return "rp2040js not installed: npm ci --prefix tools/emulator"
-    if not slip_image():
-        return "no SLIP test image: set PICO_SLIP_IMAGE or build one (make test-board)"
     return None
 
 
@@ -68,9 +54,11 @@ pytestmark = pytest.mark.skipif(why_not() is not None, reason=why_not() or "")
 
 
 @pytest.fixture
-def board_link():
+def board_link(request):
+    # PICO_SLIP_IMAGE, or the test image tests/board/conftest.py builds
+    image = os.environ.get("PICO_SLIP_IMAGE") or request.getfixturevalue("test_image")
     link = SlipLink()
-    board = Board(slip_image(), uart=link.board_end)
+    board = Board(image, uart=link.board_end)
     try:
         board.start()
         yield board, link
