@@ -137,8 +137,14 @@ def fetch_sources(src):
     dest.mkdir(parents=True)
     if not src:
         say("no MICROPY_SRC: cloning %s %s with the rp2 submodules (online)" % (MP_GIT, MP_TAG))
-        run(["git", "clone", "-q", "--depth", "1", "--branch", MP_TAG, MP_GIT, str(tree)])
-        run(["make", "-C", str(tree / "ports" / "rp2"), "BOARD=" + BOARD, "submodules"])
+        try:
+            run(["git", "clone", "-q", "--depth", "1", "--branch", MP_TAG, MP_GIT, str(tree)])
+            run(["make", "-C", str(tree / "ports" / "rp2"), "BOARD=" + BOARD, "submodules"])
+        except (OSError, subprocess.CalledProcessError):
+            shutil.rmtree(dest, ignore_errors=True)
+            raise SystemExit("error: could not clone MicroPython %s (no internet here?). Set MICROPY_SRC to "
+                             "its sources: a directory holding %s.tar.gz, the tarball, or a tree."
+                             % (MP_TAG, MP_DIR))
     else:
         path = pathlib.Path(src).resolve()
         if path.is_dir() and (path / "py").is_dir() and (path / "ports" / "rp2").is_dir():
