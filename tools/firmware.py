@@ -117,8 +117,9 @@ def ensure_toolchain():
 
 
 def _has_newlib():
-    return any(pathlib.Path(p).exists() for p in (
-        "/usr/lib/arm-none-eabi/newlib", "/usr/lib/arm-none-eabi/lib/libc.a"))
+    # The Cortex-M0+ (thumb v6-m) C and C++ libraries, as Debian installs them.
+    lib = pathlib.Path("/usr/lib/arm-none-eabi/newlib/thumb/v6-m/nofp")
+    return (lib / "libc.a").exists() and (lib / "libstdc++.a").exists()
 
 
 # -- sources -----------------------------------------------------------------------
