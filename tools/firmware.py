@@ -169,7 +169,10 @@ def fetch_sources(src):
 
 def _extract(tarball, dest):
     with tarfile.open(tarball) as tar:
-        tar.extractall(dest, filter="tar") if hasattr(tarfile, "data_filter") else tar.extractall(dest)
+        if hasattr(tarfile, "data_filter"):  # Python 3.12, and 3.8-3.11 with the security update
+            tar.extractall(dest, filter="tar")
+        else:
+            tar.extractall(dest)
 
 
 def _picotool_source(dest):

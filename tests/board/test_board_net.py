@@ -15,6 +15,7 @@ slower than a real one, so time bounds are generous; a SYN retry after 1 s
 is real, though (Linux's, on the host side).
 """
 
+import json
 import os
 import re
 import socket
@@ -75,12 +76,14 @@ def request(link, path="/health", timeout=10.0):
     return int(m.group(1)), body, time.monotonic() - t0
 
 
-def status(link):
-    code, body, _ = request(link, "/api/status")
-    assert code == 200
-    import json
-
+def get_json(link, path):
+    code, body, _ = request(link, path)
+    assert code == 200, (path, code)
     return json.loads(body)
+
+
+def status(link):
+    return get_json(link, "/api/status")
 
 
 class Visitor(threading.Thread):
@@ -297,11 +300,7 @@ def test_a_hundred_clients_at_once_get_answers_or_retry_and_the_board_keeps_serv
 
 def heap_used(link):
     """The board's heap in use after a collection (tests/board/main.py)."""
-    code, body, _ = request(link, "/test/heap")
-    assert code == 200
-    import json
-
-    return json.loads(body)["used"]
+    return get_json(link, "/test/heap")["used"]
 
 
 def soak_round(link, seconds):
