@@ -10,7 +10,7 @@ import asyncio
 import gc
 import socket
 
-from httpd.server import forget_wait, wait_readable
+from httpd.aio import forget_wait, wait_readable
 
 _MAX_PACKET = 512  # classic DNS over UDP
 _OOM_PAUSE_MS = 50  # after a MemoryError

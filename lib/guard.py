@@ -1,66 +1,152 @@
-# Protection of requests that change the board's state, and JSON errors for
-# the API. Used by the dashboard; any other part with a state-changing route
-# can call the same checks.
+# The API token, and JSON errors for the API. The server core already refuses
+# state changes from other sites (httpd/origin.py) and unknown Host names for
+# every route; this adds what only the application knows: its token.
 # MIT license
 #
-#   guard.same_origin(request)         403 if sent from a page of another site
-#   guard.check_token(request, token)  401 if `token` is set and not carried
+#   guard.check_token(request, token)  401 unless `token` is unset or carried
+#                                      (header, form field, or login cookie);
+#                                      429 after repeated wrong guesses
+#   guard.same_origin(request)         403 if sent by a page of another site
+#                                      (for a GET route that changes state)
 #   server.error_handler = guard.error_response
+#
+# The login cookie holds a random session value made at the first login
+# after a start, never the token: a restart or a logout ends every session.
+
+import hashlib
+from time import ticks_diff, ticks_ms
 
 from httpd import HTTPError, Response
+from httpd.origin import cross_site
 from httpd.server import default_error_response
 from httpd.status import reason
 
-
-def _authority(url, scheme: "str | None" = "http"):
-    """'http://Host:80/x' or 'Host:80' -> 'host' (default port dropped);
-    None for something that is not a URL ('null')."""
-    i = url.find("://")
-    if i >= 0:
-        scheme = url[:i].lower()
-        url = url[i + 3 :]
-    elif scheme is None:
-        return None
-    for sep in ("/", "?", "#"):  # not "/?#": iterating a str interns each character
-        j = url.find(sep)
-        if j >= 0:
-            url = url[:j]
-    url = url[url.rfind("@") + 1 :].lower()  # drop user:password@
-    default = ":443" if scheme == "https" else ":80"
-    return url[: -len(default)] if url.endswith(default) else url
+COOKIE = "picow_session"
+_SLOTS = 8  # addresses whose failed guesses are remembered at once
 
 
 def same_origin(request):
-    """HTTPError 403 when the request comes from a page of another site: an
-    Origin whose host and port differ from Host, or without Origin a Referer
-    from another host. Browsers send Origin with every cross-site POST; a
-    request with neither (curl, scripts) passes."""
-    headers = request.headers
-    sent = headers.get("origin")
-    if sent is None:
-        sent = headers.get("referer")
-        if sent is None:
-            return
-    if _authority(sent, None) != _authority(headers.get("host", "")):
+    """HTTPError 403 when a page of another site sent the request (see
+    httpd/origin.py; the server applies this to every POST, PUT, PATCH and
+    DELETE itself)."""
+    if cross_site(request.headers):
         raise HTTPError(403, "cross-site request refused")
 
 
 def _same(a, b):
-    """a == b in a time that does not tell how many leading characters match.
-    Compared as bytes: indexing a str would intern (keep) each character."""
-    a = a.encode()
-    b = b.encode()
-    if len(a) != len(b):
-        return False
+    """a == b in a time that depends on neither where they differ nor their
+    lengths: their SHA-256 digests (always 32 bytes) are compared whole."""
+    a = hashlib.sha256(a).digest()
+    b = hashlib.sha256(b).digest()
     diff = 0
-    for i in range(len(a)):
+    for i in range(32):
         diff |= a[i] ^ b[i]
     return diff == 0
 
 
+class Throttle:
+    """Failed token guesses per client address: `limit` failures within
+    `window_s` seconds, then 429 until the window has passed. Remembers
+    _SLOTS addresses (the oldest is forgotten for a new one), so memory is
+    bounded and a guesser cannot keep the owner out forever."""
+
+    def __init__(self, limit=5, window_s=60):
+        self.limit = limit
+        self.window_ms = window_s * 1000
+        self._keys = [None] * _SLOTS
+        self._counts = [0] * _SLOTS
+        self._since = [0] * _SLOTS  # ticks_ms of the window's first failure
+
+    def _find(self, key):
+        for i in range(_SLOTS):
+            if self._keys[i] == key:
+                if ticks_diff(ticks_ms(), self._since[i]) >= self.window_ms:
+                    self._keys[i] = None  # the window has passed: forgiven
+                    return -1
+                return i
+        return -1
+
+    def wait_s(self, key):
+        """Seconds until `key` may guess again; 0 if it may now."""
+        i = self._find(key)
+        if i < 0 or self._counts[i] < self.limit:
+            return 0
+        return max(1, (self.window_ms - ticks_diff(ticks_ms(), self._since[i]) + 999) // 1000)
+
+    def failed(self, key):
+        i = self._find(key)
+        if i < 0:
+            # a free slot, else the one whose window began first
+            i = 0
+            for j in range(_SLOTS):
+                if self._keys[j] is None:
+                    i = j
+                    break
+                if ticks_diff(self._since[j], self._since[i]) < 0:
+                    i = j
+            self._keys[i] = key
+            self._counts[i] = 0
+            self._since[i] = ticks_ms()
+        self._counts[i] += 1
+
+    def passed(self, key):
+        i = self._find(key)
+        if i >= 0:
+            self._keys[i] = None
+
+
+throttle = Throttle()
+_session = None  # the login cookie's value, made at the first login
+
+
+def configure(config):
+    """Take AUTH_FAILURES and AUTH_WINDOW_S from the settings."""
+    global throttle
+    throttle = Throttle(getattr(config, "AUTH_FAILURES", 5), getattr(config, "AUTH_WINDOW_S", 60))
+
+
+def _peer_key(request):
+    # The client's address without its port: (ip, port) on a board, a
+    # sockaddr (family, port, address) as bytes on the unix port.
+    peer = request.peer
+    if isinstance(peer, tuple):
+        return peer[0]
+    if peer:
+        return bytes(peer[:2]) + bytes(peer[4:])
+    return None
+
+
+def session(create=False):
+    """The login cookie's value (made now if `create`), or None."""
+    global _session
+    if _session is None and create:
+        import binascii
+        import os
+
+        _session = binascii.hexlify(os.urandom(16)).decode()
+    return _session
+
+
+def end_sessions():
+    global _session
+    _session = None
+
+
+def _cookie(request):
+    text = request.headers.get("cookie")
+    if not text:
+        return None
+    for part in text.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE:
+            return value
+    return None
+
+
 def check_token(request, token, form=None):
-    """HTTPError 401 when `token` is set and the request does not carry it as
-    `Authorization: Bearer`, `X-API-Token` or form field `token`."""
+    """HTTPError 401 when `token` is set and the request carries neither it
+    (`Authorization: Bearer`, `X-API-Token`, form field `token`) nor a login
+    cookie; 429 with Retry-After while its address has guessed wrong too often."""
     if not token:
         return
     headers = request.headers
@@ -71,8 +157,25 @@ def check_token(request, token, form=None):
             given = auth[7:].strip()
     if given is None and form is not None:
         given = form.get("token")
-    if given is None or not _same(given, token):
+    if given is None:
+        cookie = _cookie(request)
+        if cookie and _session and _same(cookie, _session):
+            return
         raise HTTPError(401, "API token missing or wrong", [("WWW-Authenticate", "Bearer")])
+    verify(request, given, token)
+
+
+def verify(request, given, token):
+    """Compare a token a client gave with the right one, counting failures
+    per address: 401 if wrong, 429 while it has to wait."""
+    key = _peer_key(request)
+    wait = throttle.wait_s(key)
+    if wait:
+        raise HTTPError(429, "too many wrong tokens; wait", [("Retry-After", wait)])
+    if not _same(given, token):
+        throttle.failed(key)
+        raise HTTPError(401, "API token missing or wrong", [("WWW-Authenticate", "Bearer")])
+    throttle.passed(key)
 
 
 def error_response(request, status, detail=None, headers=None):

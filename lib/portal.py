@@ -95,9 +95,7 @@ class Portal:
         return self.page()
 
     def save(self, request):
-        origin = request.headers.get("origin")
-        if origin and origin.split("//")[-1] != request.headers.get("host"):
-            raise HTTPError(403, "cross-site form posts are refused")
+        # (A form posted by a page of another site was refused by the server.)
         try:
             form = request.form()
         except HTTPError:
@@ -146,7 +144,9 @@ def install(app):
     plain = app.server.error_handler
 
     def errors(request, status, detail=None, headers=None):
-        if status == 404 and request is not None and request.method in ("GET", "HEAD"):
+        # A phone checking for a captive portal asks for its own host names
+        # (421 from the server's Host check) and pages the portal lacks.
+        if (status == 404 or status == 421) and request is not None and request.method in ("GET", "HEAD"):
             return portal.to_portal(request)
         return plain(request, status, detail, headers)
 

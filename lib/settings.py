@@ -23,6 +23,8 @@ def _convert(name, text, current):
                 return int(text)
             if isinstance(current, float):
                 return float(text)
+            if isinstance(current, tuple):  # "a, b" -> ("a", "b")
+                return tuple(t.strip() for t in text.split(",") if t.strip())
             return text
         except ValueError:
             kind = "a whole number" if isinstance(current, int) else "a number"

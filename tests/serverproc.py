@@ -24,6 +24,10 @@ PICO_CLIENT_SOCKETS = 5
 # Where the server's modules come from: lib (the sources) by default;
 # PICO_LIB=build/lib runs the same tests against the .mpy build (make test).
 PICO_LIB = os.environ.get("PICO_LIB") or "lib"
+# The host names the tests send (`Host: a`, `Host: pico.test` ...) stand for
+# the board's own name: allowed in every server the tests start, unless a test
+# sets ALLOWED_HOSTS itself (tests/test_security.py tests the default).
+TEST_HOSTS = "a,b,t,x,host,pico.test"
 
 
 def micropython():
@@ -65,6 +69,7 @@ class ServerProcess:
         env["MICROPYPATH"] = ":".join((".frozen",) + tuple(str(p) for p in self.path))
         env["PICO_HOST"] = "127.0.0.1"
         env["PICO_PORT"] = str(self.port)
+        env["PICO_ALLOWED_HOSTS"] = TEST_HOSTS
         for name, value in self.settings.items():
             env["PICO_" + name] = str(value)
         cmd = [micropython()]

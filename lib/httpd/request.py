@@ -147,6 +147,10 @@ class Request:
     def __init__(self, buf):
         self._buf = buf
         self._host = b"\x00"  # the last Host value found valid (never matches at first)
+        # Whether the server answers to that Host (origin.host_allowed), None
+        # until it has looked: judged once per new value, like the syntax.
+        self.host_allowed = None
+        self.peer = None  # the client's address, as the socket's accept() gave it
         self.version = 11  # 10 for HTTP/1.0
         self.keep_alive = True
         self.expect_continue = False
@@ -292,6 +296,7 @@ class Request:
             if not _all_in(_HOST, buf, start, end):
                 raise HTTPError(400, "bad Host header")
             self._host = bytes(buf[start:end])
+            self.host_allowed = None
 
     def _expect(self, buf, start, end):
         if not _name_is(buf, _skip_ws(buf, start, end), end, b"100-continue"):
@@ -394,12 +399,23 @@ class Request:
             h[name] = h[name] + ", " + value if name in h else value
         return h
 
+    def host(self):
+        """This request's Host value, or None when it sent none (HTTP/1.0)."""
+        return self._host.decode() if self._flags & _HOST_SEEN else None
+
     def header_value(self, name, default=None):
         return self.headers.get(name, default)
 
     def json(self):
-        """The body decoded as JSON; 400 if it is not."""
+        """The body decoded as JSON; 415 unless it is sent as
+        application/json (an HTML form on another site cannot send that
+        without the browser asking first), 400 if it is not JSON."""
         import json
+
+        kind = self.headers.get("content-type", "")
+        semi = kind.find(";")
+        if (kind[:semi] if semi >= 0 else kind).strip().lower() != "application/json":
+            raise HTTPError(415, "Content-Type must be application/json")
 
         try:
             return json.loads(self.body)

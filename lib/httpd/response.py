@@ -19,6 +19,19 @@ EVENT_STREAM = "text/event-stream"
 
 
 _WIRE_MAX = const(512)  # the largest body a reused answer keeps a wire copy of
+
+# Added to every HTML page whose handler did not set them: the type is not
+# guessed from the content; scripts, styles and images come only from the
+# board; no page of another site may frame it (clickjacking), or learn from
+# Referer which page of the board linked to it.
+_HTML_HEADERS = (
+    ("X-Content-Type-Options", b"X-Content-Type-Options: nosniff\r\n"),
+    ("Content-Security-Policy", b"Content-Security-Policy: default-src 'self'; img-src 'self' data:; "
+                                b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'\r\n"),
+    ("Referrer-Policy", b"Referrer-Policy: same-origin\r\n"),
+)
+# JSON is the board's state: never kept by a cache unless the handler says so.
+_JSON_HEADERS = (("Cache-Control", b"Cache-Control: no-store\r\n"),)
 _SEPARATORS = b' \t\r\n"(),/:;<=>?@[\\]{}'
 
 
@@ -103,6 +116,25 @@ class Response:
             self._wire = False
 
     def _format_head(self):
+        kind = self.content_type
+        extra = _HTML_HEADERS if kind == HTML else _JSON_HEADERS if kind == JSON else None
+        if extra is None:
+            return self._format_lines()
+        head = self._format_lines()
+        for name, line in extra:
+            if not self._has(name):
+                head += line
+        return head
+
+    def _has(self, name):
+        if self.headers:
+            name = name.lower()
+            for n, _ in self.headers:
+                if n.lower() == name:
+                    return True
+        return False
+
+    def _format_lines(self):
         status = self.status
         if self.headers is None and self.content_type and self.stream is None and status >= 200 \
                 and status != 204 and status != 304:

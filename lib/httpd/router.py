@@ -11,6 +11,12 @@
 #
 # "<name>" matches one path segment. Paths without parameters are found with
 # one dict lookup; the others are tried in the order they were added.
+#
+# The server refuses a POST, PUT, PATCH or DELETE sent by a page of another
+# site (403) before it routes it (origin.py). A route meant to be called from
+# other sites (an API with CORS headers of its own) says so:
+#
+#   @router.route("/api/public", methods=("POST",), cross_origin=True)
 
 from .status import HTTPError
 
@@ -19,15 +25,18 @@ class Router:
     def __init__(self):
         self._static = {}  # path -> {method: handler}
         self._dynamic = []  # (segments, {method: handler})
+        self._cross_origin = []  # (methods table, method) open to other sites
 
-    def route(self, path, methods=("GET",)):
+    def route(self, path, methods=("GET",), cross_origin=False):
         def register(handler):
-            self.add(path, handler, methods)
+            self.add(path, handler, methods, cross_origin)
             return handler
 
         return register
 
-    def add(self, path, handler, methods=("GET",)):
+    def add(self, path, handler, methods=("GET",), cross_origin=False):
+        """Route `methods` of `path` to `handler`. cross_origin=True lets pages
+        of other sites call it (the server refuses them otherwise)."""
         if not path.startswith("/"):
             raise ValueError("route must start with /")
         if "<" not in path:
@@ -53,6 +62,8 @@ class Router:
                 self._dynamic.append((segments, table))
         for m in methods:
             table[m] = handler
+            if cross_origin:
+                self._cross_origin.append((table, m))
 
     def _find(self, path):
         """Return (methods table, params) for a path, or (None, None)."""
@@ -82,6 +93,16 @@ class Router:
         if handler is None:
             raise _not_allowed(table)
         return handler, params
+
+    def cross_origin(self, method, path):
+        """Whether the route for method and path was added with cross_origin=True."""
+        if not self._cross_origin:
+            return False
+        table, _ = self._find(path)
+        for t, m in self._cross_origin:
+            if t is table and m == method:
+                return True
+        return False
 
     def allow(self, path):
         """The Allow header value for a path (all routes for '*'), or None."""

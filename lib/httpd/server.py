@@ -24,7 +24,8 @@ import socket
 from errno import ECONNABORTED, ECONNRESET, EHOSTUNREACH, ENOTCONN, ETIMEDOUT
 from time import ticks_add, ticks_diff, ticks_ms
 
-from . import log
+from . import log, origin
+from .aio import SO_LINGER, abort as _abort, close as _close, drain as _drain, forget_wait, wait_readable
 from .request import Request
 from .response import TEXT, Response
 from .status import HTTPError, reason
@@ -50,9 +51,12 @@ _OUT_SIZE = const(1024)  # gathers status line, headers and small bodies into on
 _HEAD_START = const(512)  # a slot's head buffer to begin with; grows up to max_head
 _ACCEPT_PAUSE_MS = const(100)  # longest wait after a failed accept (no descriptor, no buffer)
 _OOM_PAUSE_MS = const(50)  # the accept and reaper tasks' pause after a MemoryError
-_MAX_WAITING = const(4)  # newcomers waiting for a slot or a 503 at once; more are just closed
+# Newcomers waiting for a slot or a 503 at once. With every slot taken and
+# this many waiting, the server accepts no one else: newcomers wait in the
+# network stack's queue (on the Pico W they cannot even connect: lwIP has 5
+# sockets), so everyone it accepts gets an answer.
+_MAX_WAITING = const(4)
 _SLOT_POLL_MS = const(20)  # how often a waiting newcomer looks for a slot
-_NO_MEMORY_PAUSE_MS = const(20)  # a write the stack refused for want of memory is tried again after this
 # On a stack that cannot reset a connection (stock MicroPython on the Pico W:
 # no SO_LINGER, see _abort), pipelined requests are answered only while the
 # answers not yet followed by anything from the client stay under this. A
@@ -64,6 +68,7 @@ _NO_MEMORY_PAUSE_MS = const(20)  # a write the stack refused for want of memory 
 # firmware, which also queues at most 1,600 bytes per connection; Linux), a
 # stuck one is evicted or cut and its memory freed at once: no limit needed.
 _UNCONFIRMED_MAX = const(1024)
+_PIPELINE_LIMIT = _UNCONFIRMED_MAX if SO_LINGER is None else 0x3FFFFFFF  # (a small int on the board)
 # A connection whose output has not moved for this long may be closed to
 # make room for a new client, like one idle for _EVICT_GRACE_MS.
 _STALL_GRACE_MS = const(1000)
@@ -97,9 +102,10 @@ class _Conn:
     """One client connection. `slot` is the (buffer, memoryview, Request) it
     borrowed from the pool; a connection being refused has none."""
 
-    def __init__(self, stream, task):
+    def __init__(self, stream, task, peer=None):
         self.stream = stream
         self.task = task  # what the reaper or an eviction cancels
+        self.peer = peer  # the address accept() gave
         self.slot = None
         self.phase = _NEW
         self.deadline = None  # ticks_ms after which the reaper cuts the task
@@ -111,83 +117,13 @@ class _Conn:
         self.pos = 0  # where parsing of the buffered head goes on
         self.lines = 0  # lines of the head parsed so far
         self.unconfirmed = 0  # bytes answered since the client last sent anything
+        self.fresh = True  # nothing received yet: idle since it was accepted
 
     def wait(self, phase, timeout_ms):
         """About to wait for `phase`, for at most timeout_ms."""
         self.phase = phase
         self.since = ticks_ms()
         self.deadline = ticks_add(self.since, timeout_ms)
-
-
-def wait_readable(sock):
-    """Await this to wait until `sock` can be read (or accepted from). It is
-    what asyncio's own Stream.read does before reading: asyncio has no public
-    call for a socket that is not a stream (a listening or a UDP socket)."""
-    yield asyncio.core._io_queue.queue_read(sock)  # pyright: ignore[reportAttributeAccessIssue]
-
-
-def _wait_writable(sock):
-    yield asyncio.core._io_queue.queue_write(sock)  # pyright: ignore[reportAttributeAccessIssue]
-
-
-async def _drain(c):
-    """Stream.drain(), except when the socket is writable but takes nothing:
-    lwIP out of memory for queued output (our firmware's modlwip says EAGAIN
-    then, instead of blocking for up to 10 s). Stream.drain() would retry at
-    once, forever, a busy loop starving every other task; this pauses. The
-    caller's write deadline bounds the whole; c.since says when the output
-    last moved (a stalled connection may be evicted)."""
-    stream = c.stream
-    buf = stream.out_buf
-    mv = memoryview(buf)
-    off = 0
-    end = len(buf)
-    while off < end:
-        await _wait_writable(stream.s)  # pyright: ignore[reportGeneralTypeIssues]
-        n = stream.s.write(mv[off:])
-        if n:
-            off += n
-            c.since = ticks_ms()
-        else:
-            await asyncio.sleep_ms(_NO_MEMORY_PAUSE_MS)
-    stream.out_buf = b""
-
-
-def forget_wait():
-    """Call after a MemoryError in a task that waits with wait_readable: a
-    wait that failed half-way can leave its poll entry behind, which would
-    make the task's next wait fail. Allocates nothing."""
-    asyncio.core._io_queue.remove(asyncio.current_task())  # pyright: ignore[reportAttributeAccessIssue]
-
-
-def _close(stream):
-    # Stream.close() does nothing in MicroPython and wait_closed() is a
-    # coroutine; closing the socket itself is synchronous, so no cancellation
-    # can come between us and the close.
-    try:
-        stream.s.close()
-    except OSError:
-        pass
-
-
-# An abortive close (RST) gives the network stack's connection back at once,
-# with whatever output is still queued for it. lwIP on the Pico W has 5 TCP
-# PCBs in all and 8,000 bytes for all queued output: a connection closed
-# gracefully stays half-open, holding both, for as long as its peer keeps it
-# (modlwip aborts it after 10 s). Where the socket module has no SO_LINGER
-# (stock MicroPython on the Pico W) the close stays graceful.
-_SO_LINGER = getattr(socket, "SO_LINGER", None)
-_LINGER_OFF = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {on: 1, seconds: 0}
-_PIPELINE_LIMIT = _UNCONFIRMED_MAX if _SO_LINGER is None else 0x3FFFFFFF  # (a small int on the board)
-
-
-def _abort(stream):
-    if _SO_LINGER is not None:
-        try:
-            stream.s.setsockopt(socket.SOL_SOCKET, _SO_LINGER, _LINGER_OFF)
-        except (OSError, ValueError):
-            pass  # (a port whose int is not 32 bits, or an unsupported option)
-    _close(stream)
 
 
 class Server:
@@ -210,6 +146,9 @@ class Server:
     max_head = 2048
     max_headers = 32
     max_body = 4096
+    # Host names answered besides IP literals and localhost ("*": any);
+    # others get 421, against DNS rebinding (origin.py).
+    allowed_hosts = ()
     access_log = False  # an INFO line per request costs more than parsing it: see README
 
     def __init__(self, router, config=None, logger=None):
@@ -225,6 +164,7 @@ class Server:
         self.closing = False
         self._conns = []  # every open connection, for the reaper and shutdown
         self._waiting = 0
+        self._open = 0  # connections accepted and not yet closed
         self._pool = []
         for _ in range(self.max_connections):
             buf = bytearray(min(_HEAD_START, self.max_head))
@@ -279,29 +219,37 @@ class Server:
         # poll entry, the accepted socket, its Stream and Task).
         while True:
             try:
+                if self._open >= self.max_connections + _MAX_WAITING:
+                    await self._room()
+                    continue
                 await wait_readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
                 try:
-                    client, _ = sock.accept()
+                    client, peer = sock.accept()
                 except OSError:
                     # Out of descriptors or buffers: the client waits in the
                     # backlog until a connection closes (or a moment has
                     # passed), instead of a spin on a socket that stays readable.
-                    self._closed.clear()
-                    try:
-                        await asyncio.wait_for_ms(self._closed.wait(), _ACCEPT_PAUSE_MS)
-                    except asyncio.TimeoutError:
-                        pass
+                    await self._room()
                     continue
                 try:
                     client.setblocking(False)
                     _no_delay(client)
-                    asyncio.create_task(self._connection(asyncio.StreamReader(client)))
+                    asyncio.create_task(self._connection(asyncio.StreamReader(client), peer))
                 except MemoryError:
                     client.close()  # the task never started, so nothing else will
                     raise
+                self._open += 1
             except MemoryError:
                 self._out_of_memory()
                 await asyncio.sleep_ms(_OOM_PAUSE_MS)  # allocates nothing
+
+    async def _room(self):
+        """Wait until a connection closes, or a moment has passed."""
+        self._closed.clear()
+        try:
+            await asyncio.wait_for_ms(self._closed.wait(), _ACCEPT_PAUSE_MS)
+        except asyncio.TimeoutError:
+            pass
 
     def _out_of_memory(self):
         """After a MemoryError in one of the server's own tasks, which must not
@@ -339,12 +287,12 @@ class Server:
 
     # -- one connection, from accept to close ----------------------------------
 
-    async def _connection(self, stream):
+    async def _connection(self, stream, peer):
         """One client, from accept to close."""
         c = None
         try:
             self.stats.accepted += 1
-            c = _Conn(stream, asyncio.current_task())
+            c = _Conn(stream, asyncio.current_task(), peer)
             self._conns.append(c)
             self._wake.set()
             if self.closing:
@@ -378,6 +326,7 @@ class Server:
                 _abort(stream)
             else:
                 _close(stream)
+            self._open -= 1
             self._closed.set()
             if c is not None:
                 self._release(c)
@@ -414,7 +363,9 @@ class Server:
         for phase, grace in ((_IDLE, _EVICT_GRACE_MS), (_WRITE, _STALL_GRACE_MS), (_STREAM, 0)):
             for other in self._conns:
                 if other.slot is not None and other.phase == phase and other.cut is None:
-                    age = ticks_diff(now, other.since)
+                    # A newcomer that waited for its slot and has sent nothing
+                    # has been idle since it was accepted.
+                    age = ticks_diff(now, other.started if other.fresh else other.since)
                     if age >= grace and age > oldest:
                         victim = other
                         oldest = age
@@ -481,6 +432,9 @@ class Server:
         """Every slot is busy with a request: 503 with Retry-After, then close."""
         self.stats.rejected += 1
         if self._waiting >= _MAX_WAITING:
+            # (The accept task keeps this from happening; if it does, the
+            # answer is still given, just not waited for.)
+            c.stream.s.write(self._busy)
             return
         self._waiting += 1
         try:
@@ -535,6 +489,7 @@ class Server:
         stream = c.stream
         stats = self.stats
         req = c.slot[2]
+        req.peer = c.peer
         while True:
             req.reset()
             c.pos = c.lines = 0
@@ -561,6 +516,7 @@ class Server:
                     if got:
                         if not c.n:
                             c.started = ticks_ms()
+                            c.fresh = False
                         c.n += got
                         c.unconfirmed = 0
                 if req.content_length and not await self._read_body(c):
@@ -689,9 +645,28 @@ class Server:
         """Route the request and call its handler: the Response, or the
         coroutine of an async handler (awaited by the caller). Raises what
         routing or the handler raised."""
-        handler, req.params = self.router.match(req.method, req.path)
+        if req.host_allowed is not True:
+            self._check_host(req)
+        handler = req.method
+        if handler != "GET" and handler != "HEAD" and handler != "OPTIONS":
+            self._check_origin(req)
+        handler, req.params = self.router.match(handler, req.path)
         handler = handler(req)  # now what it returned
         return handler if hasattr(handler, "send") else _as_response(handler)
+
+    def _check_host(self, req):
+        # 421 for a Host that is not a name of this board (DNS rebinding).
+        host = req.host()
+        if host is not None:
+            req.host_allowed = origin.host_allowed(host, self.allowed_hosts)
+            if not req.host_allowed:
+                raise HTTPError(421, "this board does not answer to that host name")
+
+    def _check_origin(self, req):
+        # 403 for a state change sent by a page of another site, before
+        # routing: routes users add are covered without a line of their own.
+        if origin.cross_site(req.headers) and not self.router.cross_origin(req.method, req.path):
+            raise HTTPError(403, "cross-site request refused")
 
     def _failure(self, req, e):
         """The answer to an exception from routing or a handler."""
@@ -879,4 +854,4 @@ def default_error_response(req, status, detail=None, headers=None):
 
 # The names of the settings, taken from the class, so they are listed once.
 SETTINGS = tuple(n for n, v in Server.__dict__.items()
-                 if not n.startswith("_") and isinstance(v, (bool, int, str)))  # (bool is no int here)
+                 if not n.startswith("_") and isinstance(v, (bool, int, str, tuple)))  # (bool is no int here)

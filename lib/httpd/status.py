@@ -30,6 +30,7 @@ _REASONS = (
     "\n415Unsupported Media Type"
     "\n416Range Not Satisfiable"
     "\n417Expectation Failed"
+    "\n421Misdirected Request"
     "\n422Unprocessable Content"
     "\n428Precondition Required"
     "\n429Too Many Requests"

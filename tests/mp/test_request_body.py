@@ -34,14 +34,27 @@ def test_args_with_non_utf8_escape_is_400():
     raises(400, lambda: req.args)
 
 
-def _with_body(body):
-    req = parse(head("POST / HTTP/1.1", "Host: a", "Content-Length: %d" % len(body)))
+def _with_body(body, kind="application/json"):
+    req = parse(head("POST / HTTP/1.1", "Host: a", "Content-Type: " + kind, "Content-Length: %d" % len(body)))
     req.body = bytearray(body)  # as server._read_body sets it
     return req
 
 
 def test_json_decodes_body():
     assert _with_body(b'{"a": [1, 2], "b": "x"}').json() == {"a": [1, 2], "b": "x"}
+
+
+def test_json_takes_application_json_with_parameters_in_any_case():
+    assert _with_body(b"[1]", "Application/JSON; charset=utf-8").json() == [1]
+
+
+def test_json_refuses_a_body_a_form_could_send_with_415():
+    # An HTML form can send these three types across sites without asking:
+    for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        raises(415, _with_body(b'{"on": true}', kind).json)
+    req = parse(head("POST / HTTP/1.1", "Host: a", "Content-Length: 2"))  # no Content-Type at all
+    req.body = bytearray(b"{}")
+    raises(415, req.json)
 
 
 def test_json_with_invalid_body_is_400():

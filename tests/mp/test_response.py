@@ -191,7 +191,8 @@ def test_json_response_body_and_head():
     assert json.loads(r.body) == obj
     assert r.head() == (b"HTTP/1.1 200 OK\r\n"
                         b"Content-Type: application/json\r\n"
-                        b"Content-Length: %d\r\n" % len(r.body)), r.head()
+                        b"Content-Length: %d\r\n"
+                        b"Cache-Control: no-store\r\n" % len(r.body)), r.head()  # state: never cached
 
 
 def test_json_response_with_status_and_headers():
@@ -200,7 +201,13 @@ def test_json_response_with_status_and_headers():
     assert r.head() == (b"HTTP/1.1 201 Created\r\n"
                         b"Content-Type: application/json\r\n"
                         b"Content-Length: %d\r\n"
-                        b"Location: /items/3\r\n" % len(r.body)), r.head()
+                        b"Location: /items/3\r\n"
+                        b"Cache-Control: no-store\r\n" % len(r.body)), r.head()
+
+
+def test_json_response_keeps_the_handlers_own_cache_control():
+    r = Response.json([1], 200, [("cache-control", "max-age=60")])
+    assert r.head().lower().count(b"cache-control") == 1, r.head()
 
 
 def test_json_of_non_ascii_counts_bytes():
@@ -214,7 +221,22 @@ def test_html_response():
     assert r.content_type == HTML
     assert r.head() == (b"HTTP/1.1 200 OK\r\n"
                         b"Content-Type: text/html; charset=utf-8\r\n"
-                        b"Content-Length: 9\r\n"), r.head()
+                        b"Content-Length: 9\r\n"
+                        b"X-Content-Type-Options: nosniff\r\n"
+                        b"Content-Security-Policy: default-src 'self'; img-src 'self' data:; "
+                        b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'\r\n"
+                        b"Referrer-Policy: same-origin\r\n"), r.head()
+
+
+def test_html_response_keeps_a_policy_the_handler_sets_and_adds_the_rest():
+    r = Response.html("<p>", 200, [("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'")])
+    head = r.head()
+    assert head.count(b"Content-Security-Policy") == 1 and b"style-src 'unsafe-inline'" in head, head
+    assert b"X-Content-Type-Options: nosniff\r\n" in head and b"Referrer-Policy: same-origin\r\n" in head
+
+
+def test_text_and_other_answers_get_no_extra_headers():
+    assert Response("hi").head() == b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 2\r\n"
 
 
 def test_redirect_is_303_with_location_and_empty_body():

@@ -40,7 +40,7 @@ async def _get(port):
     """One GET / on a new connection: the whole answer (the server closes)."""
     reader, writer = await asyncio.wait_for_ms(asyncio.open_connection("127.0.0.1", port), 2000)
     try:
-        writer.write(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         await writer.drain()
         answer = b""
         while True:

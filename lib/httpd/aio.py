@@ -1,0 +1,81 @@
+# asyncio helpers for sockets, which MicroPython's asyncio lacks: waiting for
+# a socket that is not a stream (a listening or a UDP socket), writing that
+# pauses when the network stack is out of memory, and closing at once.
+# MIT license
+
+from micropython import const
+import asyncio
+import socket
+from time import ticks_ms
+
+_NO_MEMORY_PAUSE_MS = const(20)  # a write the stack refused for want of memory is tried again after this
+
+
+def wait_readable(sock):
+    """Await this to wait until `sock` can be read (or accepted from). It is
+    what asyncio's own Stream.read does before reading: asyncio has no public
+    call for a socket that is not a stream (a listening or a UDP socket)."""
+    yield asyncio.core._io_queue.queue_read(sock)  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def wait_writable(sock):
+    yield asyncio.core._io_queue.queue_write(sock)  # pyright: ignore[reportAttributeAccessIssue]
+
+
+async def drain(c):
+    """Stream.drain(), except when the socket is writable but takes nothing:
+    lwIP out of memory for queued output (our firmware's modlwip says EAGAIN
+    then, instead of blocking for up to 10 s). Stream.drain() would retry at
+    once, forever, a busy loop starving every other task; this pauses. The
+    caller's write deadline bounds the whole; c.since says when the output
+    last moved (a stalled connection may be evicted)."""
+    stream = c.stream
+    buf = stream.out_buf
+    mv = memoryview(buf)
+    off = 0
+    end = len(buf)
+    while off < end:
+        await wait_writable(stream.s)  # pyright: ignore[reportGeneralTypeIssues]
+        n = stream.s.write(mv[off:])
+        if n:
+            off += n
+            c.since = ticks_ms()
+        else:
+            await asyncio.sleep_ms(_NO_MEMORY_PAUSE_MS)
+    stream.out_buf = b""
+
+
+def forget_wait():
+    """Call after a MemoryError in a task that waits with wait_readable: a
+    wait that failed half-way can leave its poll entry behind, which would
+    make the task's next wait fail. Allocates nothing."""
+    asyncio.core._io_queue.remove(asyncio.current_task())  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def close(stream):
+    # Stream.close() does nothing in MicroPython and wait_closed() is a
+    # coroutine; closing the socket itself is synchronous, so no cancellation
+    # can come between us and the close.
+    try:
+        stream.s.close()
+    except OSError:
+        pass
+
+
+# An abortive close (RST) gives the network stack's connection back at once,
+# with whatever output is still queued for it. lwIP on the Pico W has 5 TCP
+# PCBs in all and 8,000 bytes for all queued output: a connection closed
+# gracefully stays half-open, holding both, for as long as its peer keeps it
+# (modlwip aborts it after 10 s). Where the socket module has no SO_LINGER
+# (stock MicroPython on the Pico W) the close stays graceful.
+SO_LINGER = getattr(socket, "SO_LINGER", None)
+_LINGER_OFF = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {on: 1, seconds: 0}
+
+
+def abort(stream):
+    if SO_LINGER is not None:
+        try:
+            stream.s.setsockopt(socket.SOL_SOCKET, SO_LINGER, _LINGER_OFF)
+        except (OSError, ValueError):
+            pass  # (a port whose int is not 32 bits, or an unsupported option)
+    close(stream)
