@@ -67,12 +67,11 @@ def validate(ssid, password):
         return "The network name is longer than 32 bytes."
     if password:
         n = len(password)
-        if n == 64:
-            try:
-                int(password, 16)
-                return None
-            except ValueError:
-                return "A 64-character password must be hexadecimal."
+        if n == 64:  # a raw WPA key: 64 hexadecimal digits
+            for c in password:
+                if c not in "0123456789abcdefABCDEF":
+                    return "A 64-character password must be hexadecimal."
+            return None
         if n < 8 or n > 63:
             return "The password must be 8 to 63 characters (or empty for an open network)."
         for c in password.encode():  # bytes: a str's characters would be interned

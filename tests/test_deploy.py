@@ -194,6 +194,77 @@ def test_board_that_does_not_answer_the_repl_is_a_sentence(wifi_file):
         assert "does not answer as a MicroPython REPL" in run.stderr
 
 
+def test_deploy_without_credentials_says_the_board_will_open_its_setup_network(deployed, wifi_file):
+    board, _ = deployed
+    on_board = board.flash / "wifi.json"
+    on_board.unlink()
+    try:
+        assert not (ROOT / "wifi.json").exists() or pytest.skip("this checkout has a wifi.json")
+        run = make("deploy", "DEVICE=" + board.device, "OFFLINE=1")
+        assert run.returncode == 0, run.output
+        assert ('note: no wifi.json here and none on the board, so after the reset the board cannot '
+                'join your Wi-Fi: it opens the setup network "PicoW-Setup" (password "picosetup"'
+                in run.output), run.output
+        assert "http://192.168.4.1/" in run.output
+        assert "wifi.json" not in board.files()
+        on_board.write_bytes(wifi_file.read_bytes())  # the board has credentials: no warning
+        run = make("deploy", "DEVICE=" + board.device, "OFFLINE=1")
+        assert run.returncode == 0, run.output
+        assert "the board keeps the Wi-Fi credentials it has" in run.output
+        assert "setup network" not in run.output
+    finally:
+        on_board.write_bytes(wifi_file.read_bytes())
+
+
+@pytest.mark.parametrize("credentials,words", [
+    ({"ssid": "home", "password": "short"}, "The password must be 8 to 63 characters"),
+    ({"ssid": "x" * 33, "password": "long-enough"}, "The network name is longer than 32 bytes."),
+    ({"ssid": "home", "password": "caf\u00e9-caf\u00e9"}, "only printable ASCII characters"),
+    ({"ssid": "home", "password": "g" * 64}, "A 64-character password must be hexadecimal."),
+    ({"ssid": "home", "password": 12345678}, "has a \"password\" that is not a string"),
+], ids=["short_password", "long_ssid", "non_ascii", "bad_hex_key", "number"])
+def test_credentials_the_board_would_refuse_are_not_deployed(tmp_path, credentials, words):
+    path = tmp_path / "wifi.json"
+    path.write_text(json.dumps(credentials))
+    # nothing listens at this address: the file is refused before the board is asked
+    run = make("deploy", "DEVICE=socket://127.0.0.1:%d" % free_port(), "OFFLINE=1", "WIFI_FILE=%s" % path)
+    assert_clear_refusal(run)
+    assert words in run.stderr and "Nothing was written to the board." in run.stderr
+    assert str(credentials["password"]) not in run.output
+
+
+def test_deploy_checks_credentials_by_the_same_rule_as_the_board():
+    """tools/deploy.py (CPython) re-implements lib/wifi.py's validate() (MicroPython):
+    both give the same answer, word for word, for each of these pairs."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import deploy
+
+    cases = [["", ""], ["home", ""], ["x" * 32, ""], ["x" * 33, ""], ["\u00e9" * 16, ""],
+             ["\u00e9" * 17, ""], ["home", "1234567"], ["home", "12345678"], ["home", "x" * 63],
+             ["home", "x" * 65], ["home", "aB3" * 21 + "f"], ["home", "0x" + "a" * 62],
+             ["home", "a_" * 32], ["home", " " + "a" * 63], ["home", "g" * 64],
+             ["home", "tab\tpassword"], ["home", "caf\u00e9-caf\u00e9"], ["home", "~!@#$%^&*() ok"]]
+    code = ("import json, sys, wifi\n"
+            "print(json.dumps([wifi.validate(s, p) for s, p in json.loads(sys.stdin.read())]))")
+    env = dict(os.environ, MICROPYPATH=":".join(("tests/stubs", "lib", ".frozen")))
+    run = subprocess.run([micropython(), "-c", code], cwd=ROOT, env=env, input=json.dumps(cases),
+                         capture_output=True, text=True, timeout=20)
+    assert run.returncode == 0, run.stdout + run.stderr
+    on_board = json.loads(run.stdout.splitlines()[-1])
+    here = [deploy.validate_wifi(s, p) for s, p in cases]
+    assert here == on_board
+    assert here.count(None) == 7  # the rule accepts some and refuses others
+
+
+def test_repl_over_a_socket_says_what_mpremote_cannot_do(board):
+    run = make("repl", "DEVICE=" + board.device, timeout=60)
+    assert_clear_refusal(run)
+    assert "mpremote cannot open an interactive console over %s" % board.device in run.stderr
+    assert "resume exec" in run.stderr and "AttributeError" not in run.output
+
+
 def test_credentials_file_that_is_not_json_is_refused_without_showing_it(board, tmp_path):
     bad = tmp_path / "wifi.json"
     bad.write_text('ssid = "secret-ssid-9"')
@@ -213,11 +284,12 @@ def put(board, files):
         (board.flash / name).write_bytes(data)
 
 
-def test_wipe_asks_first_and_removes_nothing_without_yes(board, wifi_file):
+def test_wipe_asks_first_and_an_answer_of_no_removes_nothing_and_is_not_an_error(board, wifi_file):
     put(board, expected_files(wifi_file))
     before = board.files()
     run = make("wipe", "DEVICE=" + board.device, stdin="n\n")
-    assert run.returncode != 0 and "Nothing removed" in run.output
+    assert run.returncode == 0 and "Nothing removed" in run.output, run.output
+    assert "Error" not in run.output
     assert board.files() == before
 
 

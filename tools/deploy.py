@@ -22,7 +22,10 @@ differ. Deploy reports how many files were copied and how many were up to
 date. The commands never soft-reset the board (`resume`): mpremote's Ctrl-C
 stops the running server, and deploy resets the board once at the end (not a
 socket:// stand-in, where a reset would end the unix port).
-The Wi-Fi credentials file is copied, never printed.
+The Wi-Fi credentials file is checked by the rule the board applies (lib/wifi.py's
+validate(), re-implemented here for CPython) and copied, never printed;
+without one, deploy says what the board will do: open its setup network.
+`make repl` needs a serial port: over socket:// it says so and stops.
 """
 
 import argparse
@@ -325,8 +328,53 @@ def our_paths():
     return paths + ["www"]
 
 
+def validate_wifi(ssid, password):
+    """lib/wifi.py's validate(), the rule the board and its setup portal apply,
+    for CPython: None if the pair can be used, else the same sentence.
+    tests/test_deploy.py checks that both give the same answers."""
+    if not ssid:
+        return "The network name is empty."
+    if len(ssid.encode()) > 32:
+        return "The network name is longer than 32 bytes."
+    if password:
+        n = len(password)
+        if n == 64:  # a raw WPA key: 64 hexadecimal digits
+            if any(c not in "0123456789abcdefABCDEF" for c in password):
+                return "A 64-character password must be hexadecimal."
+            return None
+        if n < 8 or n > 63:
+            return "The password must be 8 to 63 characters (or empty for an open network)."
+        if any(not 32 <= c <= 126 for c in password.encode()):
+            return "The password may contain only printable ASCII characters."
+    return None
+
+
+def config_values():
+    """config.py's settings, read without running it."""
+    import ast
+
+    tree = ast.parse((ROOT / "config.py").read_text())
+    out = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            try:
+                out[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass
+    return out
+
+
+def portal_words():
+    """What a board without credentials does, in config.py's own values."""
+    c = config_values()
+    return ("it opens the setup network \"%s\" (password \"%s\", PORTAL_PASSWORD in config.py): "
+            "join it from a phone, browse to http://192.168.4.1/ if the page does not open by "
+            "itself, and choose your network" % (c.get("PORTAL_SSID"), c.get("PORTAL_PASSWORD")))
+
+
 def load_wifi(path):
-    """Check the credentials file is usable; never print its contents."""
+    """Check the credentials file is usable, by the rule the board applies;
+    never print its contents."""
     try:
         data = json.loads(path.read_text())
     except OSError as e:
@@ -337,6 +385,13 @@ def load_wifi(path):
     if not isinstance(data, dict) or not isinstance(data.get("ssid"), str) or not data["ssid"]:
         raise DeployError("The Wi-Fi credentials file %s has no \"ssid\": write it like "
                           "wifi.example.json." % path)
+    if not isinstance(data.get("password", ""), str):
+        raise DeployError("The Wi-Fi credentials file %s has a \"password\" that is not a string: "
+                          "write it in quotes, like wifi.example.json." % path)
+    problem = validate_wifi(data["ssid"], data.get("password", ""))
+    if problem:
+        raise DeployError("The Wi-Fi credentials file %s would be refused by the board: %s "
+                          "Correct it (the setup portal applies the same rule)." % (path, problem))
     if data["ssid"] == "your-network":
         print("warning: %s still holds the example network name; edit it before the board can "
               "join your Wi-Fi" % path.name)
@@ -433,12 +488,20 @@ def check(args):
     files = plan(wifi)
     need_format = build_format([p for p, _ in files])
 
-    # 1. Ask the board, change nothing yet.
-    dests = [d for _, d in files]
+    # 1. Ask the board, change nothing yet (and whether it has credentials,
+    # when this deploy brings none).
+    dests = [d for _, d in files] + ([] if wifi else [WIFI_DEST])
     info = board_exec(device, PROBE % repr(dests), "DEPLOY-PROBE")
     fmt = ", .mpy %d.%d" % decode_sys_mpy(info["mpy"])[:2] if info.get("mpy") is not None else ""
     print("board: %s, %s%s" % (info.get("machine") or "?", firmware_name(info), fmt))
     check_format(info, need_format)
+    if wifi is None:
+        if info["files"][-1]:
+            print("no wifi.json here: the board keeps the Wi-Fi credentials it has")
+        else:
+            print("note: no wifi.json here and none on the board, so after the reset the board "
+                  "cannot join your Wi-Fi: %s. (Or write wifi.json like wifi.example.json and "
+                  "deploy again.)" % portal_words())
     if not info.get("network") and not is_standin(device):
         print("warning: the board has no network module: it cannot join Wi-Fi; the web server "
               "needs a Pico W (RPI_PICO_W firmware)")
@@ -447,7 +510,7 @@ def check(args):
     block = st[1] or st[0] or 4096
     free = st[4] * block
     new = sum(blocks(p.stat().st_size, block) for p, _ in files)
-    old = sum(blocks(f[0], block) for f in info["files"] if f and f[0] > 0)
+    old = sum(blocks(f[0], block) for f in info["files"][:len(files)] if f and f[0] > 0)
     need = (max(new - old, 0) + RESERVE_BLOCKS) * block
     if not args.offline:
         need += blocks(LOGGING_BYTES, block) * block
@@ -472,6 +535,14 @@ def cmd_deps(args):
 
 
 def cmd_repl(args):
+    if is_standin(args.device):
+        # mpremote's console needs a serial port (it reads the terminal and the
+        # port's file descriptor together); over a socket it fails with an
+        # AttributeError that says nothing to a person.
+        raise DeployError("make repl needs a board on USB serial (DEVICE=auto, /dev/ttyACM0 or id:...): "
+                          "mpremote cannot open an interactive console over %s. Run single commands "
+                          "there instead: .venv/bin/mpremote connect %s resume exec \"print(1)\""
+                          % (args.device, args.device))
     cmd = [sys.executable, "-m", "mpremote", "connect", args.device, "repl"]
     run = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, errors="replace")
     if run.returncode != 0:
@@ -491,7 +562,7 @@ def cmd_wipe(args):
             answer = ""
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing removed. (YES=1 skips this question.)")
-            return 1
+            return 0
     gone = board_exec(args.device, REMOVE % repr(paths), "DEPLOY-REMOVED")
     for path in gone:
         print("  removed %s" % path)
