@@ -20,28 +20,72 @@ _log = log.get_logger("portal")
 _PROBES = ("/generate_204", "/gen_204", "/hotspot-detect.html", "/library/test/success.html",
            "/connecttest.txt", "/ncsi.txt", "/redirect", "/success.txt", "/canonical.html")
 
+# The page fits a 360 px phone screen; its style and script are routes of
+# their own (/setup.css, /setup.js), since the server's Content-Security-Policy
+# allows no inline ones. Without the script the page still works: each
+# network found is a link (/?ssid=NAME) that comes back with the name filled in.
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>Pico W setup</title>
-<style>body{font-family:sans-serif;max-width:26em;margin:1em auto;padding:0 1em}
-label,input,button{display:block;width:100%%;margin:.3em 0}input,button{padding:.5em;font-size:1em}
-.err{color:#b00}li{margin:.2em 0}</style></head><body>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/setup.css"><script src="/setup.js" defer></script>
+</head><body>
 <h1>Wi-Fi setup</h1>%s
+<p>Choose the network this board should join. Tap one found nearby, or type its name.</p>
 <form method="post" action="/setup">
-<label>Network <input name="ssid" list="nets" maxlength="32" required value="%s"></label>
+<label for="ssid">Network name</label>
+<input id="ssid" name="ssid" list="nets" maxlength="32" required autocapitalize="none" autocorrect="off" value="%s">
 <datalist id="nets">%s</datalist>
-<label>Password <input name="password" type="password" maxlength="64"></label>
+<label for="pw">Password (empty for an open network)</label>
+<input id="pw" name="password" type="password" maxlength="64" autocapitalize="none" autocorrect="off">
+<label class="show" hidden><input type="checkbox" id="show"> Show password</label>
 <button>Save and restart</button></form>
-<p>Networks found:</p><ul>%s</ul>
+<h2>Networks found</h2><ul class="nets">%s</ul>
 <p><a href="/?rescan=1">Scan again</a></p></body></html>
 """
 
-_SAVED = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1"><title>Saved</title></head>
-<body style="font-family:sans-serif;max-width:26em;margin:1em auto">
-<h1>Saved</h1><p>The board restarts now and joins <b>%s</b>. Put this device back on
-that network and browse to <b>http://%s.local/</b>, or find the board's address in
-your router's list of devices.</p></body></html>
+_CSS = b"""*{box-sizing:border-box}
+body{font:16px/1.4 sans-serif;max-width:28em;margin:0 auto;padding:1em;overflow-wrap:anywhere}
+label{display:block;margin:.9em 0 .2em}
+input,button{display:block;width:100%;padding:.6em;font-size:1em}
+label.show{display:flex;align-items:center;gap:.5em}
+label.show[hidden]{display:none}
+label.show input{width:auto}
+button{margin-top:1.2em}
+ul.nets{list-style:none;padding:0}
+ul.nets a{display:block;padding:.7em;margin:.4em 0;border:1px solid #bbb;border-radius:.4em;color:inherit;text-decoration:none}
+.err{color:#b00}
 """
+
+_JS = b"""var n=document.getElementById("ssid"),p=document.getElementById("pw"),s=document.getElementById("show");
+s.parentNode.hidden=false;
+s.onchange=function(){p.type=s.checked?"text":"password"};
+document.querySelectorAll("a[data-ssid]").forEach(function(a){a.onclick=function(e){
+e.preventDefault();n.value=a.getAttribute("data-ssid");p.focus()}});
+"""
+
+_SAVED = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>Saved</title>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/setup.css"></head><body>
+<h1>Saved</h1><p>The board restarts now and joins <b>%s</b>. Its light blinks slowly
+while it joins, then stays on for 2 seconds: joined (ten quick blinks: it could not
+join, and this setup network opens again).</p>
+<p>Put this phone back on that network, then open the board:</p><ul>
+<li><b>http://%s.local/</b> (works on most phones and computers, not on every Android)</li>
+<li>or the address your router's list of devices shows for it (under the same name)</li>
+<li>or, on a computer with the board on USB, the line <code>connected to ...; got IP ...:
+browse to http://ADDRESS/</code> that <code>make repl</code> shows after a reset</li></ul>
+</body></html>
+"""
+
+
+def _quote(text):
+    """text -> its percent-encoded UTF-8, for a link's query."""
+    out = []
+    for c in text.encode():
+        if 48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 or c in b"-._~":
+            out.append(chr(c))
+        else:
+            out.append("%%%02X" % c)
+    return "".join(out)
 
 
 def _escape(text):
@@ -83,16 +127,18 @@ class Portal:
             _log.error("scan failed: %s", e)
 
     def page(self, error=None, ssid="", status=200):
-        items = "".join("<li>%s (%d dBm%s)</li>" % (_escape(n), r, ", secured" if s else ", open")
+        items = "".join('<li><a href="/?ssid=%s" data-ssid="%s">%s (%d dBm%s)</a></li>'
+                        % (_quote(n), _escape(n), _escape(n), r, ", secured" if s else ", open")
                         for n, r, s in self.networks) or "<li>none</li>"
         options = "".join('<option value="%s">' % _escape(n) for n, _r, _s in self.networks)
         message = '<p class="err">%s</p>' % _escape(error) if error else ""
         return Response.html(_PAGE % (message, _escape(ssid), options, items), status)
 
     def show(self, request):
-        if "rescan" in request.args:
+        args = request.args
+        if "rescan" in args:
             self.scan()
-        return self.page()
+        return self.page(ssid=args.get("ssid", ""))  # a tapped network (/?ssid=NAME)
 
     def save(self, request):
         # (A form posted by a page of another site was refused by the server.)
@@ -137,6 +183,8 @@ def install(app):
     router = app.router
     router.add("/", portal.show)
     router.add("/setup", portal.show)
+    router.add("/setup.css", lambda request: Response(_CSS, 200, "text/css; charset=utf-8"))
+    router.add("/setup.js", lambda request: Response(_JS, 200, "text/javascript; charset=utf-8"))
     router.add("/setup", portal.save, ("POST",))
     for path in _PROBES:
         router.add(path, portal.to_portal)
