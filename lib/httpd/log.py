@@ -30,7 +30,10 @@ class _Logger:
 
     def _write(self, level, msg, args):
         if level >= _Logger.level:
-            sys.stderr.write("%s:%s:%s\n" % (_LEVELS[level // 10 - 1], self.name, msg % args if args else msg))
+            line = "%s:%s:%s\n" % (_LEVELS[level // 10 - 1], self.name, msg % args if args else msg)
+            sys.stderr.write(line)
+            if _tap is not None:
+                _tap(line)
 
     def info(self, msg, *args):
         if 20 >= _Logger.level:
@@ -39,7 +42,10 @@ class _Logger:
                 line = "INFO:%s:%s\n" % (self.name.replace("%", "%%"), msg if args else msg.replace("%", "%%"))
                 if args and len(self._info) < _INFO_FORMATS:  # bounded: formats come from the code
                     self._info[msg] = line
-            sys.stderr.write(line % args)
+            line = line % args
+            sys.stderr.write(line)
+            if _tap is not None:
+                _tap(line)
 
     def warning(self, msg, *args):
         self._write(30, msg, args)
@@ -54,6 +60,20 @@ class _Logger:
 
 
 _fallback = {}
+_tap = None  # a function given every line logged, besides the console
+
+
+def tap(fn):
+    """Give every line logged from now on (a str) to fn(line) as well, with
+    either logger: the application keeps recent lines this way (lib/logring.py)."""
+    global _tap
+    if _logging and _tap is None:  # one handler, however often tap() is called
+        class _Tap(_logging.Handler):
+            def emit(self, record):
+                _tap("%s:%s:%s" % (record.levelname, record.name, record.message))
+
+        _logging.getLogger().addHandler(_Tap())  # after the console handler basicConfig made
+    _tap = fn
 
 
 def exception(logger, exc, msg, *args):
