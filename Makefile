@@ -89,11 +89,12 @@ run: $(VENV)/.run-ready
 	@MICROPYPATH=$(MICROPYPATH) PICO_HOST=$(HOST) PICO_PORT=$(PORT) PICO_WWW_ROOT=build/www \
 		$(MICROPYTHON) -X heapsize=$(HEAP) main.py
 
-# The deploy tests need socat, the browser tests chromium, the emulator tests
+# The deploy tests need socat, the browser tests chromium, the monitoring tests
+# prometheus (with promtool), the emulator tests
 # node and iproute2 (Debian); installed here when missing (as root). tests/
 # includes tests/board, which builds the firmware images it boots.
 test: setup check $(EMULATOR)
-	@sh tools/ensure-system-packages socat:socat chromium:chromium ip:iproute2
+	@sh tools/ensure-system-packages socat:socat chromium:chromium ip:iproute2 prometheus:prometheus promtool:prometheus
 	$(VENV)/bin/pytest tests
 	$(VENV)/bin/python tools/build.py
 	PICO_LIB=build/lib $(VENV)/bin/pytest $(MPY_TESTS)

@@ -59,3 +59,9 @@ API_TOKEN = None  # when set, POST/PUT of /led and /api/led need it (header or f
 MAX_EVENT_STREAMS = 2  # live-update streams (/api/events) at once; a new one closes the oldest
 EVENT_HEARTBEAT_MS = 5000  # comment sent on a quiet stream so it stays open; below HANDLER_TIMEOUT_MS
 STATUS_INTERVAL_MS = 2000  # status pushed to open streams this often; no work while none is open
+
+# -- Watching the board: /logs, /api/logs, /metrics, the crash record, history ---
+LOG_RING_BYTES = 2048  # the last log lines kept in RAM for /logs and /api/logs; bounded so a chatty log cannot eat the heap
+CRASH_FILE = "crash.txt"  # where the last crash (reason, traceback, log lines) is written, once per crash; at most 3 KB
+HISTORY_INTERVAL_MS = 60000  # the dashboard's charts take a sample this often; 0 turns sampling off
+HISTORY_SAMPLES = 60  # samples kept (60 x 60 s = the last hour); fixed arrays, 10 bytes a sample

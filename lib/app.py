@@ -48,6 +48,8 @@ class App:
         # (gc.mem_alloc) gives both, and a walk is slow on a big heap.
         self.heap_size = gc.mem_free() + gc.mem_alloc()
         self.tasks = []  # coroutines run beside the server
+        self.crash = None  # the last crash record's reason and uptime (lib/monitor.py)
+        self.monitor = None  # logs, crash record, history, metrics (lib/monitor.py)
         # status()'s dicts with their fixed values; it sets the rest in place
         # wifi_chip: True, False (a Pico W whose wireless chip does not answer:
         # no Wi-Fi, and "led" is only the state last asked for), None (a port
@@ -72,6 +74,7 @@ class App:
         b["led"] = board.led
         b["temperature_c"] = round(board.temperature_c(), 1)
         st["wifi"] = self.wifi.status() if self.wifi else None
+        st["crash"] = self.crash
         s = self.server.stats
         h = st["http"]
         h["accepted"] = s.accepted
@@ -90,8 +93,10 @@ class App:
 def build(config, board=None, wifi=None):
     """The application with every part installed."""
     import dashboard
+    import monitor
 
     app = App(config, board, wifi)
+    monitor.install(app)  # first: its log ring keeps the lines of what follows
     dashboard.install(app)
     return app
 
@@ -126,7 +131,7 @@ def main(tasks=()):
         checks = [("accept task", lambda: app.server.listening)]
         if mode == "station" and station is not None:
             checks.append(("Wi-Fi monitor", station.alive))
-        app.tasks.append(Watchdog(app.board, config.WATCHDOG_MS, checks).run())
+        app.tasks.append(Watchdog(app.board, config.WATCHDOG_MS, checks, app.monitor.crashed).run())
     try:
         httpd.run(app.server, *app.tasks)
     except KeyboardInterrupt:
@@ -134,3 +139,6 @@ def main(tasks=()):
         # REPL the user just reached would reset within seconds.
         app.board.stop_watchdog()
         log.get_logger("app").info("stopped by Ctrl-C")
+    except Exception as e:  # kept on flash, shown after the next boot
+        app.monitor.crashed("uncaught %s: %s" % (type(e).__name__, e), e)
+        raise

@@ -15,11 +15,14 @@ _log = log.get_logger("watchdog")
 
 
 class Watchdog:
-    def __init__(self, board, timeout_ms, checks):
+    def __init__(self, board, timeout_ms, checks, on_fail=None):
         self.board = board
         self.timeout_ms = timeout_ms
         self.checks = checks  # (name, function returning True while healthy)
         self.failed = None  # name of the check that stopped the feeding
+        # on_fail(reason): called once, before the reset, to keep the reason
+        # (monitor.crashed writes the crash record)
+        self.on_fail = on_fail
 
     async def run(self):
         self.board.start_watchdog(self.timeout_ms)
@@ -31,6 +34,8 @@ class Watchdog:
                 if not check():
                     if self.failed is None:
                         _log.error("%s failed: no longer feeding the watchdog; the board will reset", name)
+                        if self.on_fail is not None:
+                            self.on_fail("watchdog reset: %s failed" % name)
                     self.failed = name
                     break
             else:
