@@ -35,16 +35,17 @@ _ACTIONS = ("on", "off", "toggle")
 _BAD_LED = 'send {"on": true|false} or {"toggle": true}'
 
 # Kept compact on purpose: every byte is sent on every page load. Values in
-# order: body class, retry ms, backoff ms, LED, token field, temperature,
-# uptime, free heap, Wi-Fi signal, IP address, requests, connections,
-# firmware, version. Joined at import from short literals: compiling one long
-# literal needs a large contiguous block, which a fragmented heap may lack.
+# order: host name, body class, retry ms, backoff ms, host name, crash notice,
+# LED, token field, temperature, uptime, free heap, Wi-Fi signal, IP address,
+# requests, connections, firmware, version, history. Joined at import from
+# short literals: compiling one long literal needs a large contiguous block,
+# which a fragmented heap may lack.
 _PAGE = b"".join((
     b'<!doctype html><html lang=en><meta charset=utf-8>',
     b'<meta name=viewport content="width=device-width,initial-scale=1">',
-    b'<title>Pico W</title><link rel=icon href="data:,">',
+    b'<title>%s</title><link rel=icon href="data:,">',
     b'<link rel=stylesheet href=/static/app.css>',
-    b'<body class="%s" data-retry=%d data-backoff=%d><h1>Pico W</h1>',
+    b'<body class="%s" data-retry=%d data-backoff=%d><h1>%s</h1>%s',
     b'<section class=led><i id=d></i>LED <b id=l>%s</b>',
     b'<form method=post action=/led id=f>',
     b'<button name=action value=on>On</button>',
@@ -59,9 +60,16 @@ _PAGE = b"".join((
     b'<dt>Connections<dd id=c>%s',
     b'<dt>Firmware<dd>%s',
     b'<dt>Version<dd>%s</dl>',
-    b'<p id=s>Reload the page for new values.</p>',
+    b'<p id=s>Reload the page for new values.</p>%s',
+    b'<p><a href=/logs>Log</a> &middot; <a href=/metrics>Metrics</a></p>',
     b'<script src=/static/app.js defer></script>\n',
 ))
+# The last crash, until cleared: reason, uptime then, details, a Clear button.
+_CRASH = ('<div class=crash id=x>Last crash: %s (after %s of uptime). <a href=/api/crash>Details</a>'
+          '<form method=post action=/crash>%s<button>Clear</button></form></div>')
+# The charts of lib/history.py, and what they span.
+_HISTORY = b'<section class=hist><h2>Last %s</h2>%s</section>'
+
 _TOKEN_FIELD = (
     '<input type=password name=token placeholder=Token aria-label="API token" '
     'autocomplete=current-password>'
@@ -86,11 +94,19 @@ def uptime_text(s):
 
 
 def firmware_text():
-    # sys.version is "3.4.0; MicroPython v1.23.0 on 2024-06-02"
-    v = sys.version
-    text = v[v.find(";") + 1 :].strip() if ";" in v else v
-    machine = getattr(sys.implementation, "_machine", "")
-    return text + (", " + machine if machine else "")
+    """'MicroPython v1.28.0 on Raspberry Pi Pico W with RP2040', or '... on
+    unix'. From sys.implementation: sys.version names a build by its date or
+    git hash, and the unix port's _machine is its compiler ('linux [GCC 14.2.1]
+    version'), which tells a reader nothing."""
+    impl = sys.implementation
+    v = impl.version
+    text = "MicroPython v%d.%d.%d" % (v[0], v[1], v[2])
+    if len(v) > 3 and v[3]:  # a preview or release candidate
+        text += "-" + v[3]
+    machine = getattr(impl, "_machine", "")
+    if not machine or "[" in machine:  # a compiler, not a board: a unix (or windows) build
+        machine = "windows" if sys.platform == "win32" else "unix"
+    return text + " on " + machine
 
 
 class Dashboard:
@@ -119,6 +135,7 @@ class Dashboard:
         self.firmware = escape(firmware_text())
         self.version = escape(VERSION)
         self.token_field = _TOKEN_FIELD if self.token else ""
+        self.host = escape(getattr(config, "HOSTNAME", None) or "Pico W")
 
     def install(self):
         app = self.app
@@ -148,9 +165,12 @@ class Dashboard:
                 signal = "not connected"
             ip = escape(wifi.get("ip") or _DASH)
         body = _PAGE % (
+            self.host,
             "on" if on else "off",
             self.hub.retry_ms,
             self.hub.backoff_ms,
+            self.host,
+            self.crash_notice(),
             "On" if on else "Off",
             self.token_field,
             "%.1f &deg;C" % board.temperature_c(),
@@ -162,8 +182,25 @@ class Dashboard:
             "%d open, %d total" % (app.server.active, stats.accepted),
             self.firmware,
             self.version,
+            self.history_section(),
         )
         return Response(body, 200, HTML, _NO_STORE)
+
+    def crash_notice(self):
+        c = self.app.crash
+        if c is None:
+            return ""
+        up = c.get("uptime_s")
+        return _CRASH % (escape(c["reason"]), uptime_text(up) if up is not None else "?", self.token_field)
+
+    def history_section(self):
+        monitor = self.app.monitor
+        h = monitor.history if monitor is not None else None
+        if h is None:
+            return b""
+        minutes = h.samples * h.interval_ms // 60000
+        span = "hour" if minutes == 60 else "%d min" % minutes if minutes else "%d s" % (h.samples * h.interval_ms // 1000)
+        return _HISTORY % (span, h.charts())
 
     def led_form(self, request):
         """POST /led from the page's form: change the LED, then back to /."""

@@ -87,13 +87,21 @@ def set_led(port, on):
     assert r.status == 200, r
 
 
+def wait_match(page, selector, pattern, timeout=5000):
+    """Wait until the element's text matches the JavaScript regex `pattern`."""
+    page.wait_for_function(
+        "([s, p]) => new RegExp(p).test(document.querySelector(s).textContent)",
+        arg=[selector, pattern], timeout=timeout)
+
+
 def wait_text(page, selector, text, timeout=5000):
     page.wait_for_function(
         "([s, t]) => document.querySelector(s).textContent === t", arg=[selector, text], timeout=timeout)
 
 
 def test_dashboard_toggles_the_led_and_follows_the_board_live(web_root, browser):
-    with serve(web_root, STATUS_INTERVAL_MS=1000) as srv:
+    # History sampled every 200 ms, so the screenshot shows the charts drawn.
+    with serve(web_root, STATUS_INTERVAL_MS=1000, HISTORY_INTERVAL_MS=200, HISTORY_SAMPLES=15) as srv:
         port = srv.port
         set_led(port, False)
         page = browser().new_page()
@@ -104,7 +112,7 @@ def test_dashboard_toggles_the_led_and_follows_the_board_live(web_root, browser)
         page.on("load", lambda: loads.append(1))
 
         page.goto("http://127.0.0.1:%d/" % port)
-        assert page.title() == "Pico W"
+        assert page.title() == "picow"  # config.HOSTNAME
         wait_text(page, "#s", "Live")  # the event stream is open
         assert page.text_content("#l") == "Off"
         assert "on" not in page.get_attribute("body", "class").split()
@@ -139,6 +147,7 @@ def test_dashboard_toggles_the_led_and_follows_the_board_live(web_root, browser)
 
         assert len(loads) == 1, "the page reloaded"
         assert problems == []
+        assert page.locator(".hist svg").count() == 3  # the history, drawn by the board
         # The browser fetched the gzip copies of the assets.
         assert srv.wait_for_log(r"GET /static/app\.js 200")
         ARTIFACTS.mkdir(exist_ok=True)
@@ -199,11 +208,32 @@ def test_a_page_pushed_out_by_a_newer_one_pauses_and_a_lost_board_is_retried(web
         wait_text(second, "#s", "Live")
         # The board closed the first page's stream (event: closed): it waits
         # the server's backoff instead of reconnecting at once.
-        wait_text(first, "#s", "Paused: other pages are live; retrying in 30 s")
+        wait_match(first, "#s", r"^Paused: other pages are live; retrying in 30 s; values from \d\d:\d\d:\d\d$")
         port = srv.port
     # The board goes away: the page says so and retries after the server's retry: (3 s).
-    wait_text(second, "#s", "Offline; retrying in 3 s")
+    wait_match(second, "#s", r"^Offline; retrying in 3 s; values from \d\d:\d\d:\d\d$")
     with ServerProcess(settings={"WWW_ROOT": web_root}, port=port) as again:
         set_led(again.port, True)
         wait_text(second, "#s", "Live", timeout=8000)
         wait_text(second, "#l", "On")
+
+
+def test_values_are_dimmed_with_their_time_when_the_page_goes_offline(web_root, browser):
+    with serve(web_root, STATUS_INTERVAL_MS=500) as srv:
+        page = browser().new_page()
+        page.goto("http://127.0.0.1:%d/" % srv.port)
+        wait_text(page, "#s", "Live")
+        opacity = "() => getComputedStyle(document.querySelector('dl')).opacity"
+        assert page.evaluate(opacity) == "1"
+        assert "stale" not in page.get_attribute("body", "class").split()
+        time.sleep(1.2)  # at least one more status event: its time is the one shown
+        shown = page.evaluate("() => new Date().toTimeString().slice(0, 8)")
+    # The board is gone: the last values stay, dimmed, with the time they came.
+    wait_match(page, "#s", r"^Offline; retrying in 3 s; values from \d\d:\d\d:\d\d$")
+    assert "stale" in page.get_attribute("body", "class").split()
+    assert float(page.evaluate(opacity)) < 0.5
+    assert float(page.evaluate("() => getComputedStyle(document.querySelector('#l')).opacity")) < 0.5
+    at = page.text_content("#s")[-8:]
+    h, m, s = (int(x) for x in shown.split(":"))
+    ah, am, as_ = (int(x) for x in at.split(":"))
+    assert abs((h * 3600 + m * 60 + s) - (ah * 3600 + am * 60 + as_)) <= 2, (shown, at)

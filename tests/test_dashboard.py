@@ -750,7 +750,11 @@ def test_heap_with_two_streams_open_stays_small(start_server, web_root, streams)
     print("\nheap used: %d bytes idle, %d bytes with 2 streams open (+%d); free %d"
           % (before["used"], during["used"], added, during["free"]))
     assert added < 16 * 1024  # measured: 7.5 to 8.5 KB (README, "Measured figures")
-    assert during["free"] > 64 * 1024
+    # Was 64 KB; the monitoring of issue 16 (log ring, crash record, history,
+    # metrics: lib/monitor.py and its modules) costs ~22 KB more here, most
+    # of it their code compiled from .py on the 64-bit port, which a board
+    # keeps in flash (frozen). Measured with them: 24.9 KB free.
+    assert during["free"] > 20 * 1024
 
 
 # -- page weight -------------------------------------------------------------------------
@@ -771,3 +775,40 @@ def test_page_weight_stays_within_budget(app_server):
     assert total <= PAGE_WEIGHT_BUDGET, sizes
     readme = (ROOT / "README.md").read_text()
     assert "%d bytes" % PAGE_WEIGHT_BUDGET in readme  # the README states the budget
+
+
+# -- the board's name, the firmware line, the history (issues 13 and 16) -------------
+
+
+def test_the_board_name_is_title_and_heading_html_escaped(web_root):
+    with ServerProcess(settings={"WWW_ROOT": web_root, "HOSTNAME": 'lab<1>&"x'}) as srv:
+        page = client.get(srv.port, "/").body.decode()
+    assert "<title>lab&lt;1&gt;&amp;&quot;x</title>" in page
+    assert "<h1>lab&lt;1&gt;&amp;&quot;x</h1>" in page
+    assert "<1>" not in page
+
+
+def test_the_firmware_line_names_the_version_and_the_port(app_server):
+    page = client.get(app_server.port, "/").body.decode()
+    # The unix port: "MicroPython v1.29.0-preview on unix", not its compiler.
+    assert re.search(r"<dt>Firmware<dd>MicroPython v\d+\.\d+\.\d+(-\w+)? on unix<", page), page
+    assert "GCC" not in page
+
+
+def test_page_weight_with_a_full_history_stays_within_budget(web_root):
+    """The charts at their largest: every sample taken, the values moving."""
+    with ServerProcess(settings={"WWW_ROOT": web_root, "HISTORY_INTERVAL_MS": 50}) as srv:
+        port = srv.port
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:  # 60 samples of 50 ms, with requests between
+            client.get(port, "/health")
+            time.sleep(0.05)
+        page = client.get(port, "/").body
+        assert page.count(b"<svg") == 3  # temperature, heap, requests (no Wi-Fi here)
+        gz = {"Accept-Encoding": "gzip"}
+        sizes = {"page": len(page)}
+        for name in ("app.css", "app.js"):
+            sizes[name + ".gz"] = len(client.get(port, "/static/" + name, gz).body)
+    total = sum(sizes.values())
+    print("\npage weight with a full history: %s = %d bytes (budget %d)" % (sizes, total, PAGE_WEIGHT_BUDGET))
+    assert total <= PAGE_WEIGHT_BUDGET, sizes

@@ -6,6 +6,7 @@
   var d = document, b = d.body, f = d.getElementById("f");
   var RETRY = +b.dataset.retry || 3000, BACKOFF = +b.dataset.backoff || 30000;
   var delay = RETRY, es = null, timer = 0, up = -1;
+  var last = new Date(); // when the values shown came from the board (the page: now)
 
   function set(id, v) {
     var e = d.getElementById(id);
@@ -23,8 +24,10 @@
     set("l", on ? "On" : "Off");
     b.className = b.className.replace(/\b(on|off)\b/, on ? "on" : "off");
   }
+  function clock(t) { return two(t.getHours()) + ":" + two(t.getMinutes()) + ":" + two(t.getSeconds()); }
   function live(yes, text) {
     b.classList.toggle("live", yes);
+    b.classList.toggle("stale", !yes); // dimmed: these values are not live
     set("s", text);
   }
   function show(s) {
@@ -47,7 +50,7 @@
   }
   function later(ms, why) {
     stop();
-    live(false, why + "; retrying in " + Math.round(ms / 1000) + " s");
+    live(false, why + "; retrying in " + Math.round(ms / 1000) + " s; values from " + clock(last));
     timer = setTimeout(connect, ms);
   }
   function connect() {
@@ -56,6 +59,7 @@
     es = new EventSource("/api/events");
     es.addEventListener("status", function (e) {
       delay = RETRY;
+      last = new Date();
       live(true, "Live");
       show(JSON.parse(e.data));
     });
