@@ -1,5 +1,5 @@
 # Settings of the Pico W web server. Each has a safe default and says what it
-# protects against; the README's configuration reference lists them all.
+# protects against; docs/configuration.md lists them all.
 #
 # On the MicroPython unix port (make run, the tests) any setting can be
 # overridden for one run with an environment variable PICO_<NAME>, for

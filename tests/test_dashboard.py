@@ -23,7 +23,7 @@ from webroot import WWW, build_web_root
 
 TOKEN = "s3cret-T0ken"
 # The page, app.css.gz and app.js.gz together, as sent: one Pico W TCP send
-# window (TCP_SND_BUF = 6400 bytes) holds all of it. The README explains it.
+# window (TCP_SND_BUF = 6400 bytes) holds all of it. docs/dashboard.md explains it.
 PAGE_WEIGHT_BUDGET = 6144
 # Files whose contents must never be reachable; a marker of each.
 SECRETS = {
@@ -749,7 +749,7 @@ def test_heap_with_two_streams_open_stays_small(start_server, web_root, streams)
     added = during["used"] - before["used"]
     print("\nheap used: %d bytes idle, %d bytes with 2 streams open (+%d); free %d"
           % (before["used"], during["used"], added, during["free"]))
-    assert added < 16 * 1024  # measured: 7.5 to 8.5 KB (README, "Measured figures")
+    assert added < 16 * 1024  # measured: 7.5 to 8.5 KB (docs/benchmark.md, "The unix port, under abuse")
     # Was 64 KB; the monitoring of issue 16 (log ring, crash record, history,
     # metrics: lib/monitor.py and its modules) costs ~22 KB more here, most
     # of it their code compiled from .py on the 64-bit port, which a board
@@ -762,7 +762,7 @@ def test_heap_with_two_streams_open_stays_small(start_server, web_root, streams)
 
 def test_page_weight_stays_within_budget(app_server):
     """Everything a first visit downloads, as sent: the page, app.css and
-    app.js gzip-compressed. The budget and the reason for it are in the README."""
+    app.js gzip-compressed. The budget and the reason for it are in docs/dashboard.md."""
     port = app_server.port
     gz = {"Accept-Encoding": "gzip"}
     sizes = {"page": len(client.get(port, "/").body)}
@@ -773,8 +773,8 @@ def test_page_weight_stays_within_budget(app_server):
     total = sum(sizes.values())
     print("\npage weight: %s = %d bytes (budget %d)" % (sizes, total, PAGE_WEIGHT_BUDGET))
     assert total <= PAGE_WEIGHT_BUDGET, sizes
-    readme = (ROOT / "README.md").read_text()
-    assert "%d bytes" % PAGE_WEIGHT_BUDGET in readme  # the README states the budget
+    reference = (ROOT / "docs/dashboard.md").read_text()
+    assert "%d bytes" % PAGE_WEIGHT_BUDGET in reference  # the docs state the budget
 
 
 # -- the board's name, the firmware line, the history (issues 13 and 16) -------------

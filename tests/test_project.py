@@ -1,5 +1,6 @@
-"""The project's own promises: settings in one place and documented, a core
-free of hardware imports, the two commands in the README."""
+"""The project's own promises: settings in one place and documented (in
+docs/configuration.md), a core free of hardware imports, the two commands in
+the README."""
 
 import ast
 import pathlib
@@ -31,12 +32,15 @@ def test_config_py_sets_every_server_setting_to_the_core_default():
         assert config[name.upper()] == default, name
 
 
-def test_readme_documents_every_setting_with_its_default():
-    readme = (ROOT / "README.md").read_text()
-    for name, value in config_settings().items():
-        row = re.search(r"^\| `%s` \| `([^`]*)` \|" % name, readme, re.M)
-        assert row, "README has no row for %s" % name
+def test_the_configuration_reference_documents_every_setting_with_its_default():
+    reference = (ROOT / "docs/configuration.md").read_text()
+    settings = config_settings()
+    for name, value in settings.items():
+        row = re.search(r"^\| `%s` \| `([^`]*)` \|" % name, reference, re.M)
+        assert row, "docs/configuration.md has no row for %s" % name
         assert row.group(1) == repr(value).replace("'", '"'), name
+    rows = re.findall(r"^\| `([A-Z_0-9]+)` \| `", reference, re.M)
+    assert sorted(rows) == sorted(settings), "rows without a setting: %s" % (set(rows) - set(settings))
 
 
 def test_readme_gives_the_two_commands():

@@ -166,7 +166,7 @@ def explain(device, output):
         if "could not enter raw repl" in ln:
             return ("The board at %s does not answer as a MicroPython REPL: it may not run "
                     "MicroPython, or a program that ignores Ctrl-C holds it (see \"Recovering a "
-                    "board\" in the README)." % device)
+                    "board\" in docs/deploying.md)." % device)
     if last.startswith("mpremote: "):
         last = last[len("mpremote: "):]
     return "mpremote could not talk to the board at %s: %s" % (device, last)
