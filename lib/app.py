@@ -116,6 +116,7 @@ def main(tasks=()):
 
         station, mode = wifi.station, wifi.mode
     app = build(config, station.board if station else None, station)
+    crashed = app.monitor.crashed if app.monitor else None  # writes the crash record
     if mode == "portal":
         import portal
 
@@ -131,7 +132,7 @@ def main(tasks=()):
         checks = [("accept task", lambda: app.server.listening)]
         if mode == "station" and station is not None:
             checks.append(("Wi-Fi monitor", station.alive))
-        app.tasks.append(Watchdog(app.board, config.WATCHDOG_MS, checks, app.monitor.crashed).run())
+        app.tasks.append(Watchdog(app.board, config.WATCHDOG_MS, checks, crashed).run())
     try:
         httpd.run(app.server, *app.tasks)
     except KeyboardInterrupt:
@@ -140,5 +141,6 @@ def main(tasks=()):
         app.board.stop_watchdog()
         log.get_logger("app").info("stopped by Ctrl-C")
     except Exception as e:  # kept on flash, shown after the next boot
-        app.monitor.crashed("uncaught %s: %s" % (type(e).__name__, e), e)
+        if crashed is not None:
+            crashed("uncaught %s: %s" % (type(e).__name__, e), e)
         raise

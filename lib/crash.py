@@ -37,7 +37,7 @@ def write(path, reason, exc=None, log_tail=b"", uptime_s=0):
 
             buf = io.StringIO()
             sys.print_exception(exc, buf)  # pyright: ignore[reportArgumentType]
-            trace = buf.getvalue()
+            trace = buf.getvalue()  # pyright: ignore[reportAttributeAccessIssue]
             if len(trace) > _MAX_TRACE:  # keep the end: it names the error
                 trace = "...\n" + trace[-_MAX_TRACE:]
         room = _MAX - len(head) - len(trace) - 40

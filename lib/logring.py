@@ -21,7 +21,7 @@ _NL = b"\n"
 
 
 class LogRing:
-    def __init__(self, size, secrets=()):
+    def __init__(self, size, secrets=(), on_write=None):
         self.size = max(size, _MAX_LINE + 16)
         self._buf = bytearray(self.size)
         self._mv = memoryview(self._buf)
@@ -29,7 +29,7 @@ class LogRing:
         self.first = 0  # absolute position of the oldest whole line kept
         self.lines = 0  # lines ever written
         self.secrets = [s for s in secrets if s]
-        self.on_write = None  # called after each line (e.g. an Event's set)
+        self.on_write = on_write  # called after each line (e.g. an Event's set)
         self._last = ticks_ms()
         self._ms = 0
 

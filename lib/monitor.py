@@ -59,9 +59,8 @@ class Monitor:
         secrets = [self.token]
         if app.wifi is not None:
             secrets.append(getattr(app.wifi, "password", None))
-        self.ring = LogRing(getattr(config, "LOG_RING_BYTES", 2048), secrets)
         self.logged = asyncio.Event()  # set on every line: wakes the log publisher
-        self.ring.on_write = self.logged.set
+        self.ring = LogRing(getattr(config, "LOG_RING_BYTES", 2048), secrets, self.logged.set)
         log.tap(self.ring.write)
         heartbeat = min(getattr(config, "EVENT_HEARTBEAT_MS", 5000), app.server.handler_timeout_ms // 2)
         self.hub = EventHub(1, heartbeat)  # one live log page at a time

@@ -70,7 +70,8 @@ def tap(fn):
     if _logging and _tap is None:  # one handler, however often tap() is called
         class _Tap(_logging.Handler):
             def emit(self, record):
-                _tap("%s:%s:%s" % (record.levelname, record.name, record.message))
+                if _tap is not None:
+                    _tap("%s:%s:%s" % (record.levelname, record.name, record.message))
 
         _logging.getLogger().addHandler(_Tap())  # after the console handler basicConfig made
     _tap = fn
