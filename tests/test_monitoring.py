@@ -10,6 +10,7 @@ package when it is missing); without it those tests fail, never skip.
 import http.client
 import json
 import os
+import pathlib
 import re
 import shutil
 import socket
@@ -357,3 +358,71 @@ def test_history_charts_are_drawn_by_the_board(start_server, crash_file):
     for d in paths:  # every point inside the chart
         for x, y in re.findall(r"(\d+) (\d+)", d):
             assert 0 <= int(x) <= 19 and 0 <= int(y) <= 24, d
+
+
+# -- with micropython-lib's logging, as on a board ----------------------------------------
+
+LOGGING_PY = "lib/micropython-lib/python-stdlib/logging/logging.py"
+
+
+def micropython_lib_logging(dest):
+    """micropython-lib's logging.py from the MicroPython sources the firmware
+    is built from: MICROPY_SRC (a bundle directory, its tarball or a tree),
+    else the tree `make firmware` extracted, else fetched as it fetches them."""
+    import sys
+    import tarfile
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import firmware
+
+    src = os.environ.get("MICROPY_SRC") or ""
+    if not src and (ROOT.parent / "shared" / "micropython").is_dir():  # the Makefile's default
+        src = str(ROOT.parent / "shared" / "micropython")
+    candidates = []
+    if src:
+        path = pathlib.Path(src)
+        candidates += [path / LOGGING_PY, path / firmware.MP_DIR / LOGGING_PY]
+    candidates.append(firmware.MP_WORK / "src" / firmware.MP_DIR / LOGGING_PY)
+    for candidate in candidates:
+        if candidate.is_file():
+            shutil.copyfile(candidate, dest)
+            return dest
+    if src:
+        path = pathlib.Path(src)
+        tarball = path / ("%s.tar.gz" % firmware.MP_DIR) if path.is_dir() else path
+        if tarball.is_file():
+            with tarfile.open(tarball) as tar:
+                member = tar.extractfile("%s/%s" % (firmware.MP_DIR, LOGGING_PY))
+                dest.write_bytes(member.read())
+                return dest
+    tree, _ = firmware.fetch_sources(src)  # as make firmware does: offline bundle or git
+    shutil.copyfile(tree / LOGGING_PY, dest)
+    return dest
+
+
+def test_the_ring_captures_lines_logged_through_micropython_lib_logging(tmp_path):
+    mods = tmp_path / "mods"
+    mods.mkdir()
+    micropython_lib_logging(mods / "logging.py")
+    script = tmp_path / "check.py"
+    script.write_text(
+        "from httpd import log\n"
+        "from logring import LogRing\n"
+        "import logging\n"
+        "log.configure('INFO')\n"
+        "ring = LogRing(512, ('s3cret',))\n"
+        "log.tap(ring.write)\n"
+        "log.get_logger('wifi').info('joined %s', 'home')\n"
+        "log.get_logger('httpd').warning('GET /s3cret 404')\n"
+        "log.get_logger('httpd').debug('not at INFO')\n"
+        "print('RING', repr(ring.text()))\n"
+        "print('HANDLERS', len(logging.getLogger().handlers))\n")
+    run = subprocess.run([os.environ.get("MICROPYTHON") or str(ROOT / ".venv/bin/micropython"),
+                          "-X", "heapsize=180K", str(script)],
+                         env=dict(os.environ, MICROPYPATH="%s:.frozen:%s" % (mods, ROOT / "lib")),
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "RING b'0 INFO:wifi:joined home\\n0 WARNING:httpd:GET /*** 404\\n'" in run.stdout, run.stdout
+    assert "HANDLERS 2" in run.stdout  # the console's handler and the ring's
+    # The console still gets every line, as before.
+    assert "INFO:wifi:joined home" in run.stderr and "WARNING:httpd:GET /s3cret 404" in run.stderr
