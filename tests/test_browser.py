@@ -237,3 +237,28 @@ def test_values_are_dimmed_with_their_time_when_the_page_goes_offline(web_root, 
     h, m, s = (int(x) for x in shown.split(":"))
     ah, am, as_ = (int(x) for x in at.split(":"))
     assert abs((h * 3600 + m * 60 + s) - (ah * 3600 + am * 60 + as_)) <= 2, (shown, at)
+
+
+def test_the_log_page_follows_the_board_live_and_reloads_without_javascript(web_root, browser):
+    with serve(web_root) as srv:
+        port = srv.port
+        page = browser().new_page()
+        problems = []
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto("http://127.0.0.1:%d/logs" % port)
+        assert page.title() == "picow log"
+        wait_text(page, "#s", "Live")
+        client.get(port, "/health?from-the-test")
+        page.wait_for_function(
+            "() => document.querySelector('#g').textContent.includes('GET /health 200')", timeout=3000)
+        text = page.text_content("#g")
+        assert text.count("GET /logs 200") == 1  # what came after the page, once
+        assert problems == []
+        # Without JavaScript the page shows the lines it was sent and reloads itself.
+        plain = browser(javascript=False).new_page()
+        plain.goto("http://127.0.0.1:%d/logs" % port)
+        assert "GET /health 200" in plain.text_content("#g")
+        assert plain.text_content("#s") == "Reload the page for new lines."
+        with plain.expect_navigation(timeout=15000):  # the <noscript> refresh, after 10 s
+            pass
+        assert plain.url == "http://127.0.0.1:%d/logs" % port
