@@ -51,11 +51,12 @@ _OUT_SIZE = const(1024)  # gathers status line, headers and small bodies into on
 _HEAD_START = const(512)  # a slot's head buffer to begin with; grows up to max_head
 _ACCEPT_PAUSE_MS = const(100)  # longest wait after a failed accept (no descriptor, no buffer)
 _OOM_PAUSE_MS = const(50)  # the accept and reaper tasks' pause after a MemoryError
-# Newcomers waiting for a slot or a 503 at once. With every slot taken and
-# this many waiting, the server accepts no one else: newcomers wait in the
-# network stack's queue (on the Pico W they cannot even connect: lwIP has 5
-# sockets), so everyone it accepts gets an answer.
+# Newcomers waiting for a slot at once, and newcomers being answered 503 at
+# once. With every slot taken and both full, the server accepts no one else:
+# newcomers wait in the network stack's queue (on the Pico W they cannot even
+# connect: lwIP has 5 sockets), so everyone it accepts gets an answer.
 _MAX_WAITING = const(4)
+_MAX_REFUSING = const(4)
 _SLOT_POLL_MS = const(20)  # how often a waiting newcomer looks for a slot
 # On a stack that cannot reset a connection (stock MicroPython on the Pico W:
 # no SO_LINGER, see _abort), pipelined requests are answered only while the
@@ -164,6 +165,7 @@ class Server:
         self.closing = False
         self._conns = []  # every open connection, for the reaper and shutdown
         self._waiting = 0
+        self._refusing = 0
         self._open = 0  # connections accepted and not yet closed
         self._pool = []
         for _ in range(self.max_connections):
@@ -219,7 +221,7 @@ class Server:
         # poll entry, the accepted socket, its Stream and Task).
         while True:
             try:
-                if self._open >= self.max_connections + _MAX_WAITING:
+                if self._open >= self.max_connections + _MAX_WAITING + _MAX_REFUSING:
                     await self._room()
                     continue
                 await wait_readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
@@ -431,12 +433,12 @@ class Server:
     async def _reject(self, c):
         """Every slot is busy with a request: 503 with Retry-After, then close."""
         self.stats.rejected += 1
-        if self._waiting >= _MAX_WAITING:
+        if self._refusing >= _MAX_REFUSING:
             # (The accept task keeps this from happening; if it does, the
             # answer is still given, just not waited for.)
             c.stream.s.write(self._busy)
             return
-        self._waiting += 1
+        self._refusing += 1
         try:
             c.stream.write(self._busy)
             if c.stream.out_buf:  # the stack is short of memory: give it a moment
@@ -444,7 +446,7 @@ class Server:
                 await _drain(c)
             await self._linger(c)
         finally:
-            self._waiting -= 1
+            self._refusing -= 1
 
     async def _linger(self, c):
         """Read and drop what the client still sends, for a bounded time, so
