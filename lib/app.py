@@ -141,6 +141,6 @@ def main(tasks=()):
         app.board.stop_watchdog()
         log.get_logger("app").info("stopped by Ctrl-C")
     except Exception as e:  # kept on flash, shown after the next boot
-        if crashed is not None:
+        if crashed is not None and settings.ordinary(e) is None:  # a busy port is no crash
             crashed("uncaught %s: %s" % (type(e).__name__, e), e)
         raise

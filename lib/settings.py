@@ -50,8 +50,19 @@ def exit_on(e):
     """main.py's last word on an exception: the ordinary mistakes of a run on
     a PC (a bad PICO_ value, a port in use or not allowed) as one line and exit
     status 1; anything else is raised again, with its traceback."""
-    import errno
     import sys
+
+    message = ordinary(e)
+    if message is None:
+        raise e
+    print("error: " + message)
+    sys.exit(1)
+
+
+def ordinary(e):
+    """The sentence for an ordinary mistake (not a crash: app.main records no
+    crash for it), or None."""
+    import errno
 
     import config
 
@@ -69,6 +80,5 @@ def exit_on(e):
     elif isinstance(e, OSError) and "addrinfo" in str(e):  # getaddrinfo's "[addrinfo error -2]"
         message = "HOST=%s is neither an address nor a name this computer can resolve" % config.HOST
     else:
-        raise e
-    print("error: " + message)
-    sys.exit(1)
+        return None
+    return message
