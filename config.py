@@ -29,6 +29,11 @@ MAX_HEAD = 2048  # bytes in the whole head; larger gets 431 (a slot's buffer gro
 MAX_HEADERS = 32  # header lines; more gets 431
 MAX_BODY = 4096  # bytes of request body, from Content-Length; larger gets 413
 
+# -- Who may talk to the board -------------------------------------------------
+# Host names the board answers to besides its IP addresses, localhost, HOSTNAME
+# and HOSTNAME.local; any other Host gets 421 (stops DNS-rebinding pages). "*": any
+ALLOWED_HOSTS = ()
+
 # -- Logging ---------------------------------------------------------------------
 LOG_LEVEL = "INFO"  # DEBUG, INFO, WARNING, ERROR
 ACCESS_LOG = False  # True: one INFO line per request (method, path, status, ms), to watch a board on `make repl`
@@ -55,7 +60,10 @@ PORTAL_DNS_PORT = 53  # the captive-portal DNS responder (every name -> the boar
 
 # -- Dashboard ---------------------------------------------------------------------
 WWW_ROOT = "www"  # web root: only files found under WWW_ROOT/static at start are served, at /static/
-API_TOKEN = None  # when set, POST/PUT of /led and /api/led need it (header or form field), else 401
+APP_MODULES = ()  # your own modules (files in lib/), each with install(app) adding routes; e.g. ("hello",)
+API_TOKEN = None  # when set, changing the LED needs it (header, form field or /login cookie), else 401
+AUTH_FAILURES = 5  # wrong tokens one address may send within AUTH_WINDOW_S before it gets 429 (slows guessing)
+AUTH_WINDOW_S = 60  # that window; the address may try again once it has passed
 MAX_EVENT_STREAMS = 2  # live-update streams (/api/events) at once; a new one closes the oldest
 EVENT_HEARTBEAT_MS = 5000  # comment sent on a quiet stream so it stays open; below HANDLER_TIMEOUT_MS
 STATUS_INTERVAL_MS = 2000  # status pushed to open streams this often; no work while none is open

@@ -11,10 +11,11 @@ from time import ticks_diff, ticks_ms
 import board as board_layer
 import httpd
 from httpd import Response, Router
+from httpd.response import TEXT
 
 VERSION = "0.1.0"
 
-_HEALTH = Response(b"ok\n")
+_HEALTH = Response(b"ok\n", 200, TEXT, [("Cache-Control", "no-store")])
 
 
 class Uptime:
@@ -39,6 +40,9 @@ class App:
         self.config = config
         self.router = Router()
         self.server = httpd.Server(self.router, config)
+        name = getattr(config, "HOSTNAME", None)
+        if name:  # the names DHCP and mDNS give the board are its own
+            self.server.allowed_hosts = tuple(self.server.allowed_hosts) + (name, name + ".local")
         self.board = board or board_layer.create()
         self.wifi = wifi  # a wifi.Station, or None where there is no Wi-Fi
         self.uptime = Uptime()
@@ -50,6 +54,7 @@ class App:
         self.tasks = []  # coroutines run beside the server
         self.crash = None  # the last crash record's reason and uptime (lib/monitor.py)
         self.monitor = None  # logs, crash record, history, metrics (lib/monitor.py)
+        self.mode = None  # "portal" while the setup portal runs (see build)
         # status()'s dicts with their fixed values; it sets the rest in place
         # wifi_chip: True, False (a Pico W whose wireless chip does not answer:
         # no Wi-Fi, and "led" is only the state last asked for), None (a port
@@ -90,14 +95,35 @@ class App:
         return st
 
 
-def build(config, board=None, wifi=None):
-    """The application with every part installed."""
-    import dashboard
-    import monitor
+def build(config, board=None, wifi=None, mode=None):
+    """The application with every part installed. mode: boot.py's, "portal"
+    while the setup portal runs (which leaves out what only a joined board uses)."""
+    # The setup portal has a page of its own at /, and nothing to chart, log
+    # to a browser or scrape: its heap is left to it (from .py at 180K it
+    # needs all of it).
+    portal = mode == "portal"
+    if not portal:
+        # First: from .py the biggest module needs the biggest free block.
+        import dashboard
 
+        gc.collect()  # the compiler's garbage, before the next module's code lands between it
+        import monitor
+    import guard
+
+    gc.collect()
     app = App(config, board, wifi)
-    monitor.install(app)  # first: its log ring keeps the lines of what follows
-    dashboard.install(app)
+    app.mode = mode
+    if not portal:
+        monitor.install(app)  # pyright: ignore[reportPossiblyUnbound]  # first: its log ring keeps what follows
+    guard.configure(config)
+    if getattr(config, "API_TOKEN", None):  # (the login page is for the token only)
+        import login
+
+        login.install(app)
+    if not portal:
+        dashboard.install(app)  # pyright: ignore[reportPossiblyUnbound]
+    for name in getattr(config, "APP_MODULES", ()):  # the user's own routes: each module's install(app)
+        __import__(name).install(app)
     return app
 
 
@@ -115,12 +141,15 @@ def main(tasks=()):
         import wifi
 
         station, mode = wifi.station, wifi.mode
-    app = build(config, station.board if station else None, station)
+    if mode == "portal":
+        # Compiled before the application: on a heap filled by it the portal's
+        # code may find no block big enough (from .py, at 180K).
+        import dns  # noqa: F401
+        import portal
+    app = build(config, station.board if station else None, station, mode)
     crashed = app.monitor.crashed if app.monitor else None  # writes the crash record
     if mode == "portal":
-        import portal
-
-        portal.install(app)
+        portal.install(app)  # pyright: ignore[reportPossiblyUnbound]
     elif station is not None:
         app.tasks.append(station.monitor())
     app.tasks.extend(tasks)

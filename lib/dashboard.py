@@ -23,6 +23,7 @@ import sys
 
 import guard
 from httpd import HTTPError, Response
+from httpd.codec import escape
 from httpd.response import HTML, JSON
 from httpd.sse import EventHub
 from httpd.static import StaticFiles
@@ -74,15 +75,6 @@ _TOKEN_FIELD = (
     '<input type=password name=token placeholder=Token aria-label="API token" '
     'autocomplete=current-password>'
 )
-
-
-def escape(text):
-    """Text made safe to put between HTML tags or in a quoted attribute."""
-    text = str(text)
-    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
-        if a in text:
-            text = text.replace(a, b)
-    return text
 
 
 def uptime_text(s):

@@ -19,7 +19,7 @@ import gc
 
 import crash
 import guard
-from dashboard import escape
+from httpd.codec import escape
 from httpd import HTTPError, Response, log
 from httpd.response import HTML, TEXT
 from httpd.sse import EventHub
@@ -73,11 +73,10 @@ class Monitor:
             from history import History
 
             self.history = History(app, getattr(config, "HISTORY_SAMPLES", 60), interval)
-        # Imported now, not at the first scrape: compiling a module later, in
-        # a fragmented heap, can fail where it succeeds at boot (seen at 180K).
-        from metrics import Metrics
-
-        self.metrics = Metrics(app, self.ring, lambda: app.crash is not None)
+        # Imported at the first scrape: a board that is never scraped keeps
+        # the heap. (Frozen in the image it costs no compiling; from .py a
+        # scrape in a fragmented heap may get 503 and the next one works.)
+        self.metrics = None
         self.host = escape(getattr(config, "HOSTNAME", "picow") or "picow")
         self._boot_record()
 
@@ -189,8 +188,11 @@ class Monitor:
 
     def api_metrics(self, request):
         guard.check_token(request, self.token)
-        from metrics import CONTENT_TYPE
+        from metrics import CONTENT_TYPE, Metrics
 
+        if self.metrics is None:
+            app = self.app
+            self.metrics = Metrics(app, self.ring, lambda: app.crash is not None)
         return Response(self.metrics.text(), 200, CONTENT_TYPE)
 
 

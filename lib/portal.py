@@ -13,6 +13,7 @@ import asyncio
 import network
 import wifi
 from httpd import HTTPError, Response, log
+from httpd.codec import escape
 
 _log = log.get_logger("portal")
 
@@ -88,10 +89,6 @@ def _quote(text):
     return "".join(out)
 
 
-def _escape(text):
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
 def start_access_point(config):
     ap = network.WLAN(network.AP_IF)
     ap.config(ssid=config.PORTAL_SSID, key=config.PORTAL_PASSWORD)
@@ -128,11 +125,11 @@ class Portal:
 
     def page(self, error=None, ssid="", status=200):
         items = "".join('<li><a href="/?ssid=%s" data-ssid="%s">%s (%d dBm%s)</a></li>'
-                        % (_quote(n), _escape(n), _escape(n), r, ", secured" if s else ", open")
+                        % (_quote(n), escape(n), escape(n), r, ", secured" if s else ", open")
                         for n, r, s in self.networks) or "<li>none</li>"
-        options = "".join('<option value="%s">' % _escape(n) for n, _r, _s in self.networks)
-        message = '<p class="err">%s</p>' % _escape(error) if error else ""
-        return Response.html(_PAGE % (message, _escape(ssid), options, items), status)
+        options = "".join('<option value="%s">' % escape(n) for n, _r, _s in self.networks)
+        message = '<p class="err">%s</p>' % escape(error) if error else ""
+        return Response.html(_PAGE % (message, escape(ssid), options, items), status)
 
     def show(self, request):
         args = request.args
@@ -155,7 +152,7 @@ class Portal:
         _log.warning("credentials for %r saved; restarting", ssid)
         self.saved = ssid
         asyncio.create_task(self._restart(1000))
-        return Response.html(_SAVED % (_escape(ssid), _escape(self.app.config.HOSTNAME)))
+        return Response.html(_SAVED % (escape(ssid), escape(self.app.config.HOSTNAME)))
 
     def to_portal(self, request):
         return Response.redirect("http://%s/" % self.ip, 302)

@@ -121,7 +121,7 @@ def assert_health(c):
     """GET /health on connection c is answered exactly, with nothing stray before it."""
     r = c.request("GET", "/health")
     assert r.head == (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                      b"Content-Length: 3\r\n\r\n"), r.head
+                      b"Content-Length: 3\r\nCache-Control: no-store\r\n\r\n"), r.head
     assert r.body == b"ok\n"
 
 
@@ -419,7 +419,8 @@ def test_a_reused_answer_is_the_same_bytes_every_time_and_still_fits_each_reques
     # /health returns one Response made at import; from its second use the
     # server keeps it whole, as sent to HTTP/1.1 keep-alive clients, and writes
     # that. Every other kind of request must still get its own framing.
-    wire = b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: 3\r\n\r\nok\n" % TEXT.encode()
+    wire = (b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: 3\r\nCache-Control: no-store\r\n\r\nok\n"
+            % TEXT.encode())
     with connect(server) as c:
         for _ in range(3):  # first assembled, then the kept bytes
             c.send(b"GET /health HTTP/1.1\r\nHost: pico.test\r\n\r\n")

@@ -1,4 +1,5 @@
-# Percent-decoding and application/x-www-form-urlencoded parsing.
+# Percent-decoding and application/x-www-form-urlencoded parsing, and the
+# one HTML escape every page of the application uses.
 # MIT license
 #
 # Both raise ValueError on malformed input (a bad %XX escape, bytes that are not
@@ -57,3 +58,12 @@ def parse_qs(text):
         else:
             result[unquote(pair[:eq], True)] = unquote(pair[eq + 1 :], True)
     return result
+
+
+def escape(text):
+    """Text made safe to put between HTML tags or in a quoted attribute."""
+    text = str(text)
+    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
+        if a in text:
+            text = text.replace(a, b)
+    return text
