@@ -55,7 +55,7 @@ class Throttle:
         self.window_ms = window_s * 1000
         self._keys = [None] * _SLOTS
         self._counts = [0] * _SLOTS
-        self._since = [0] * _SLOTS  # ticks_ms of the window's first failure
+        self._since: list = [0] * _SLOTS  # ticks_ms of the window's first failure
 
     def _find(self, key):
         for i in range(_SLOTS):

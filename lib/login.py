@@ -47,7 +47,7 @@ class Login:
         try:
             guard.verify(request, request.form().get("token", ""), self.token)
         except HTTPError as e:
-            text = "Too many wrong tokens: wait %s s." % e.headers[0][1] if e.status == 429 \
+            text = "Too many wrong tokens: wait %s s." % e.headers[0][1] if e.status == 429 and e.headers \
                 else "That is not the token."
             return _page(text, e.status, e.headers)
         cookie = "%s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict" % (

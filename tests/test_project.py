@@ -20,8 +20,11 @@ def core_defaults():
     tree = ast.parse((ROOT / "lib/httpd/server.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and node.name == "Server":
-            return {n.targets[0].id: ast.literal_eval(n.value) for n in node.body
-                    if isinstance(n, ast.Assign) and not n.targets[0].id.startswith("_")}
+            plain = {n.targets[0].id: n.value for n in node.body if isinstance(n, ast.Assign)}
+            annotated = {n.target.id: n.value for n in node.body  # (name: "type" = value)
+                         if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value}
+            return {name: ast.literal_eval(value) for name, value in dict(plain, **annotated).items()
+                    if not name.startswith("_")}
     raise AssertionError("class Server not found in server.py")
 
 

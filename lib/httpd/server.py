@@ -149,7 +149,7 @@ class Server:
     max_body = 4096
     # Host names answered besides IP literals and localhost ("*": any);
     # others get 421, against DNS rebinding (origin.py).
-    allowed_hosts = ()
+    allowed_hosts: "tuple[str, ...]" = ()
     access_log = False  # an INFO line per request costs more than parsing it: see README
 
     def __init__(self, router, config=None, logger=None):
