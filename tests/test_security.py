@@ -7,7 +7,7 @@ crowded networks where every accepted client is answered.
 
 Each test runs in the Pico W profile (180K heap, 5 client sockets) and in the
 unix port's default profile (no limits: more sockets than connection slots).
-The user's route is tests/apps/hello.py, the README's "Adding routes" module.
+The user's route is tests/apps/hello.py, the README's "Adding a route" module.
 """
 
 import json

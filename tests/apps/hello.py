@@ -1,4 +1,4 @@
-# The README's "Adding routes" example, as a user writes it: a file in lib/
+# The README's "Adding a route" example, as a user writes it: a file in lib/
 # (here tests/apps/, on the test server's path) named in APP_MODULES.
 import guard
 

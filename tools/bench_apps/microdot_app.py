@@ -40,6 +40,7 @@ def status(request):
             "wifi_chip": None,
         },
         "wifi": None,
+        "crash": None,
         "http": {
             "accepted": _stats["requests"],
             "active": 1,

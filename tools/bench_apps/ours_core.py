@@ -47,6 +47,7 @@ def status(request):
             "wifi_chip": None,
         },
         "wifi": None,
+        "crash": None,
         "http": {
             "accepted": s.accepted,
             "active": server.active,
