@@ -71,10 +71,13 @@ _CRASH = ('<div class=crash id=x>Last crash: %s (after %s of uptime). <a href=/a
 # The charts of lib/history.py, and what they span.
 _HISTORY = b'<section class=hist><h2>Last %s</h2>%s</section>'
 
+# With API_TOKEN set: the token typed into the form, or a login that keeps it
+# (lib/login.py); once logged in, the form needs neither.
 _TOKEN_FIELD = (
     '<input type=password name=token placeholder=Token aria-label="API token" '
-    'autocomplete=current-password>'
+    'autocomplete=current-password> <a href=/login>Log in</a>'
 )
+_LOGGED_IN = '<button formaction=/logout>Log out</button>'
 
 
 def uptime_text(s):
@@ -117,7 +120,6 @@ class Dashboard:
             heartbeat = handler_timeout // 2
         self.hub = EventHub(getattr(config, "MAX_EVENT_STREAMS", 2), heartbeat)
         self.interval = max(100, getattr(config, "STATUS_INTERVAL_MS", 2000))
-        self.opened = asyncio.Event()  # set when a stream opens: wakes the publisher
         try:  # the firmware image's web assets, frozen into flash
             from www_data import FILES as frozen  # pyright: ignore[reportMissingImports]
         except ImportError:
@@ -164,7 +166,7 @@ class Dashboard:
             self.host,
             self.crash_notice(),
             "On" if on else "Off",
-            self.token_field,
+            _LOGGED_IN if self.token and guard.logged_in(request) else self.token_field,
             "%.1f &deg;C" % board.temperature_c(),
             uptime_text(app.uptime.seconds()),
             "%d KB" % (gc.mem_free() // 1024),
@@ -230,7 +232,6 @@ class Dashboard:
         return Response.json({"on": self.app.board.led}, 200, _NO_STORE)
 
     def events(self, request):
-        self.opened.set()
         return self.hub.response([("status", self.status_json())])
 
     # -- the state -------------------------------------------------------------------
@@ -250,9 +251,7 @@ class Dashboard:
         hub = self.hub
         while True:
             try:
-                if not hub.count:
-                    self.opened.clear()
-                    await self.opened.wait()
+                await hub.watched()
                 await asyncio.sleep_ms(self.interval)
                 if hub.count:
                     hub.publish("status", self.status_json())

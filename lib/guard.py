@@ -143,6 +143,12 @@ def _cookie(request):
     return None
 
 
+def logged_in(request):
+    """Whether the request carries the cookie of a login (see login.py)."""
+    cookie = _cookie(request)
+    return bool(cookie and _session and _same(cookie, _session))
+
+
 def check_token(request, token, form=None):
     """HTTPError 401 when `token` is set and the request carries neither it
     (`Authorization: Bearer`, `X-API-Token`, form field `token`) nor a login
@@ -158,8 +164,7 @@ def check_token(request, token, form=None):
     if given is None and form is not None:
         given = form.get("token")
     if given is None:
-        cookie = _cookie(request)
-        if cookie and _session and _same(cookie, _session):
+        if logged_in(request):
             return
         raise HTTPError(401, "API token missing or wrong", [("WWW-Authenticate", "Bearer")])
     verify(request, given, token)

@@ -65,7 +65,6 @@ class Monitor:
         log.tap(self.ring.write)
         heartbeat = min(getattr(config, "EVENT_HEARTBEAT_MS", 5000), app.server.handler_timeout_ms // 2)
         self.hub = EventHub(1, heartbeat)  # one live log page at a time
-        self.opened = asyncio.Event()
         self.pos = 0  # ring position the publisher has sent up to
         self.history = None
         interval = getattr(config, "HISTORY_INTERVAL_MS", 60000)
@@ -158,7 +157,6 @@ class Monitor:
         except ValueError:
             raise HTTPError(400, "from must be a number")
         self.pos = ring.total  # the publisher goes on from here
-        self.opened.set()
         first = [("log", self._event(ring.since(start)))] if start < ring.total else None
         return self.hub.response(first)
 
@@ -171,9 +169,7 @@ class Monitor:
         hub = self.hub
         while True:
             try:
-                if not hub.count:
-                    self.opened.clear()
-                    await self.opened.wait()
+                await hub.watched()
                 self.logged.clear()
                 await self.logged.wait()
                 await asyncio.sleep_ms(_BATCH_MS)

@@ -169,3 +169,26 @@ def timed_get(port, path="/", timeout=5.0):
         t0 = time.monotonic()
         r = c.request("GET", path)
         return r, time.monotonic() - t0
+
+
+def crowd(port, n, path="/", timeout=15.0):
+    """n clients GET `path` at once, each on its own connection: a list of
+    (status or the error's repr, seconds) in the order they were started."""
+    import threading
+
+    results = [None] * n
+
+    def visit(i):
+        t0 = time.monotonic()
+        try:
+            results[i] = (request(port, "GET", path, {"Host": "127.0.0.1"}, timeout=timeout).status,
+                          time.monotonic() - t0)
+        except OSError as e:
+            results[i] = (repr(e), time.monotonic() - t0)
+
+    threads = [threading.Thread(target=visit, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout + 15)
+    return results

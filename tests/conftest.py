@@ -1,5 +1,8 @@
+import os
+
 import pytest
 
+from chromium import CHROMIUM
 from serverproc import ServerProcess
 
 # tests/mp/ and tests/apps/ hold MicroPython code: run on the unix port by
@@ -27,3 +30,14 @@ def start_server():
 def server(start_server):
     """The application with its default settings, in the Pico W profile."""
     return start_server()
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    """Playwright driving Debian's Chromium (never a downloaded browser)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("%s is missing: install Debian's chromium (make test does)" % CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p

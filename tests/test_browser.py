@@ -18,14 +18,10 @@ import time
 import pytest
 
 import client
+from chromium import CHROMIUM, CHROMIUM_ARGS
 from serverproc import ROOT, ServerProcess
 from webroot import build_web_root
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "dashboard.png"
 DOCS_SCREENSHOT = ROOT / "docs" / "dashboard.png"
@@ -35,16 +31,6 @@ TOKEN = "browser-T0ken"
 @pytest.fixture(scope="module")
 def web_root(tmp_path_factory):
     return build_web_root(tmp_path_factory.mktemp("web") / "www")
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("%s is missing: install Debian's chromium (make test does)" % CHROMIUM)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
 
 
 @pytest.fixture
@@ -194,6 +180,34 @@ def test_with_an_api_token_the_page_asks_for_it(web_root, browser):
         page.click("button[value=on]")
         wait_text(page, "#l", "On")
         assert board_led(port) is True
+        assert TOKEN not in srv.output()
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_with_an_api_token_a_login_keeps_the_dashboard_usable(web_root, browser, javascript):
+    with serve(web_root, API_TOKEN=TOKEN, STATUS_INTERVAL_MS=60000) as srv:
+        port = srv.port
+        ctx = browser(javascript=javascript)
+        page = ctx.new_page()
+        page.goto("http://127.0.0.1:%d/" % port)
+        page.click("a[href='/login']")
+        page.fill("input[name=token]", "not-it")
+        page.click("form[action='/login'] button")
+        assert "That is not the token." in page.text_content("body")
+        page.fill("input[name=token]", TOKEN)
+        page.click("form[action='/login'] button")
+        page.wait_for_url("http://127.0.0.1:%d/" % port)
+        cookie, = [c for c in ctx.cookies() if c["name"] == "picow_session"]
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and TOKEN not in cookie["value"]
+        assert page.locator("input[name=token]").count() == 0  # logged in: no token to type
+        page.click("button[value=on]")  # with JavaScript by fetch, without by the form
+        wait_text(page, "#l", "On")
+        assert board_led(port) is True
+        page.click("text=Log out")
+        page.wait_for_selector("input[name=token]")
+        assert client.request(port, "POST", "/api/led", {"Content-Type": "application/json",
+                                                          "Cookie": "picow_session=" + cookie["value"]},
+                              '{"on": false}').status == 401  # the session ended with the logout
         assert TOKEN not in srv.output()
 
 

@@ -16,7 +16,7 @@ import shutil
 import pytest
 
 from serverproc import PICO_LIB, ROOT
-from test_browser import CHROMIUM, CHROMIUM_ARGS
+from chromium import CHROMIUM, CHROMIUM_ARGS
 
 PHONE = {"width": 360, "height": 740}
 ARTIFACTS = ROOT / "test-artifacts"
@@ -35,16 +35,6 @@ def portal(start_server, tmp_path):
                        env={"FAKE_WIFI_NETWORKS": NETWORKS}, start_timeout=20)
     srv.wait_for_log(r"setup portal: join Wi-Fi 'PicoW-Setup'")
     return srv, creds
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("%s is missing: install Debian's chromium (make test does)" % CHROMIUM)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ The user's route is tests/apps/hello.py, the README's "Adding a route" module.
 
 import json
 import socket
-import threading
 import time
 
 import pytest
@@ -273,15 +272,6 @@ def test_eight_silent_clients_do_not_keep_a_visitor_out(start):
             c.close()
 
 
-def _visit(port, results, i):
-    t0 = time.monotonic()
-    try:
-        r = client.request(port, "GET", "/health", {"Host": "127.0.0.1"}, timeout=20)
-        results[i] = (r.status, time.monotonic() - t0)
-    except OSError as e:
-        results[i] = (repr(e), time.monotonic() - t0)
-
-
 def test_a_hundred_clients_at_once_are_each_answered_200_or_503(start):
     # More sockets than slots (the unix port, an ESP32): the server itself
     # must hold the crowd back. (In the Pico W profile the 5 sockets do, and
@@ -292,12 +282,7 @@ def test_a_hundred_clients_at_once_are_each_answered_200_or_503(start):
         c = client.Conn(srv.port)
         c.send(b"GET / HTTP/1.1\r\n")
         busy.append(c)
-    results = [None] * 100
-    threads = [threading.Thread(target=_visit, args=(srv.port, results, i)) for i in range(100)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    results = client.crowd(srv.port, 100, "/health", timeout=20)
     answers = [r[0] for r in results]
     unanswered = [r for r in results if r[0] not in (200, 503)]
     assert not unanswered, unanswered  # nobody closed without an answer

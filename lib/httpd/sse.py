@@ -35,10 +35,18 @@ class EventHub:
         self.backoff_ms = backoff_ms  # how soon one that was pushed out does
         self.closed_oldest = 0  # streams ended to make room for a newer one
         self._listeners = []  # oldest first
+        self._opened = asyncio.Event()  # set when a stream opens
 
     @property
     def count(self):
         return len(self._listeners)
+
+    async def watched(self):
+        """Return once a stream is open (at once if one is): a publisher
+        awaits this first, so with nobody listening it does no work at all."""
+        if not self._listeners:
+            self._opened.clear()
+            await self._opened.wait()
 
     def publish(self, event, data):
         """Queue `data` (str) as event `event` for every listener."""
@@ -55,6 +63,7 @@ class EventHub:
             nonlocal first
             me = _Listener()
             hub._listeners.append(me)
+            hub._opened.set()
             if len(hub._listeners) > hub.max_streams:
                 oldest = hub._listeners.pop(0)
                 oldest.stop = True

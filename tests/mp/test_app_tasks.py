@@ -63,7 +63,6 @@ async def test_status_publisher_outlives_a_memory_error():
     publisher = object.__new__(Dashboard)  # with only what publish_status uses
     publisher.hub = EventHub()
     publisher.interval = 20
-    publisher.opened = asyncio.Event()
     made = [0]
 
     def status_json():
