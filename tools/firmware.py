@@ -16,6 +16,17 @@ Images (build/firmware/):
                  they are (only SLIP added): the path of a user who runs our
                  .mpy files on stock firmware.
 
+Unix builds (build/mp/unix32/), to measure heap as on the board's 32-bit
+word size (make test, make bench): MicroPython's own unix port of the same
+v1.28.0 source built 32-bit (MICROPY_FORCE_32BIT=1, static; Debian's
+gcc-multilib), and its mpy-cross, whose .mpy files that interpreter loads:
+
+    unix32         build/mp/unix32/micropython and build/mp/unix32/mpy-cross
+    unix32-frozen  build/mp/unix32/micropython-frozen: the same port with
+                   firmware/manifest.py frozen in (the unix variant's own
+                   modules, asyncio, in place of the board's), as the Pico W
+                   image freezes it
+
 Where MicroPython comes from (MICROPY_SRC, or --src):
   - a directory holding micropython-1.28.0.tar.gz (and picotool-2.1.1.tar.gz),
     like ../shared/micropython/ in CI; or the tarball itself; or an extracted
@@ -61,6 +72,11 @@ TOOLCHAIN = (
     ("cmake", "cmake"),
 )
 TOOLCHAIN_LIBS = ("libnewlib-arm-none-eabi", "libstdc++-arm-none-eabi-newlib")
+UNIX32 = MP_WORK / "unix32"
+UNIX_VARIANT = "standard"
+# The shared bundle's recipe: libffi, berkeley-db and an SSL library are not in it.
+UNIX_OPTIONS = ("MICROPY_FORCE_32BIT=1", "MICROPY_PY_FFI=0", "MICROPY_PY_BTREE=0", "MICROPY_PY_SSL=0",
+                "LDFLAGS_EXTRA=-static")
 
 
 class Image:
@@ -106,10 +122,30 @@ def ensure_toolchain():
     if not need and _has_newlib():
         return
     need += list(TOOLCHAIN_LIBS)
+    _apt_install(need, "building the firmware needs the arm-none-eabi toolchain and cmake")
+
+
+def ensure_multilib():
+    """gcc's 32-bit x86 libraries, for the unix port built 32-bit."""
+    if _has_multilib():
+        return
+    _apt_install(["gcc-multilib"], "building the 32-bit unix port needs gcc's 32-bit libraries")
+
+
+def _has_multilib():
+    cc = shutil.which("gcc")
+    if cc is None:
+        return False
+    out = subprocess.run([cc, "-m32", "-print-file-name=libgcc.a"], capture_output=True, text=True)
+    return out.returncode == 0 and pathlib.Path(out.stdout.strip()).is_file() \
+        and pathlib.Path("/usr/include/x86_64-linux-gnu/asm").exists() \
+        and pathlib.Path("/usr/lib32/crt1.o").exists()
+
+
+def _apt_install(need, why):
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise SystemExit("error: building the firmware needs the arm-none-eabi toolchain and cmake. "
-                         "Install them (Debian/Ubuntu: sudo apt-get install %s) and run again."
-                         % " ".join(need))
+        raise SystemExit("error: %s. Install them (Debian/Ubuntu: sudo apt-get install %s) and run again."
+                         % (why, " ".join(need)))
     say("installing %s (Debian)" % " ".join(need))
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     run(["apt-get", "update", "-qq"], env=env)
@@ -290,6 +326,44 @@ def build_image(image, pristine, picotool):
     return uf2
 
 
+def build_unix32(pristine, frozen=False):
+    """MicroPython's unix port of the same source, 32-bit and static, and the
+    mpy-cross of that source: build/mp/unix32/micropython (+ -frozen with
+    firmware/manifest.py frozen in) and build/mp/unix32/mpy-cross. make is
+    incremental: built once, then reused."""
+    tree = patched_tree(pristine, ())
+    env = dict(os.environ, MICROPY_GIT_TAG=MP_TAG, MICROPY_GIT_HASH=MP_HASH)
+    env.setdefault("SOURCE_DATE_EPOCH", _source_date())
+    cross = tree / "mpy-cross" / "build" / "mpy-cross"
+    if not cross.exists():
+        say("building mpy-cross %s" % MP_VERSION)
+        run(["make", "-s", "-C", str(tree / "mpy-cross"), "-j%d" % _jobs()], env=env, stdout=subprocess.DEVNULL)
+    port = tree / "ports" / "unix"
+    args = ["make", "-s", "-C", str(port), "-j%d" % _jobs(), "VARIANT=" + UNIX_VARIANT] + list(UNIX_OPTIONS)
+    if frozen:
+        # firmware/manifest.py includes $(BOARD_DIR)/manifest.py: on unix, the variant's
+        # (asyncio and the port's own modules), as the board's brings the board's.
+        build_dir, name = "build-32-frozen", "micropython-frozen"
+        args += ["BUILD=" + build_dir, "FROZEN_MANIFEST=%s" % (ROOT / "firmware" / "manifest.py"),
+                 "BOARD_DIR=%s" % (port / "variants" / UNIX_VARIANT)]
+    else:
+        build_dir, name = "build-32", "micropython"
+        args += ["BUILD=" + build_dir]
+    say("building the unix port, 32-bit%s" % (", firmware/manifest.py frozen in" if frozen else ""))
+    # the linker's warnings about getaddrinfo in a static binary go to stderr: not ours to fix
+    run(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if not os.environ.get("V") else None)
+    UNIX32.mkdir(parents=True, exist_ok=True)
+    out = UNIX32 / name
+    for src, dst in ((port / build_dir / "micropython", out), (cross, UNIX32 / "mpy-cross")):
+        if not dst.exists() or dst.read_bytes() != src.read_bytes():
+            tmp = dst.with_name(dst.name + ".tmp")
+            shutil.copyfile(src, tmp)
+            tmp.chmod(0o755)
+            tmp.replace(dst)
+    say("unix32: %s" % out.relative_to(ROOT))
+    return out
+
+
 def _source_date():
     try:
         out = run(["git", "-C", str(ROOT), "log", "-1", "--format=%ct"], capture_output=True, text=True)
@@ -301,17 +375,28 @@ def _source_date():
 def main(argv=None):
     known = images()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("images", nargs="*", default=["release"], choices=sorted(known) + [[]],
+    unix = ("unix32", "unix32-frozen")
+    ap.add_argument("images", nargs="*", default=["release"], choices=sorted(known) + list(unix) + [[]],
                     help="which images (default: release)")
     ap.add_argument("--src", default=os.environ.get("MICROPY_SRC", ""),
                     help="MicroPython sources: a bundle directory, a tarball or a tree (default: MICROPY_SRC, else git)")
     args = ap.parse_args(argv)
-    ensure_toolchain()
+    names = args.images or ["release"]
+    boards = [n for n in names if n not in unix]
+    if boards:
+        ensure_toolchain()
+    if len(boards) < len(names):
+        ensure_multilib()
     pristine, picotool_src = fetch_sources(args.src)
-    picotool = build_picotool(picotool_src, pristine)
-    generate_assets()
-    for name in args.images or ["release"]:
-        build_image(known[name], pristine, picotool)
+    if boards:
+        picotool = build_picotool(picotool_src, pristine)
+    if boards or "unix32-frozen" in names:
+        generate_assets()
+    for name in names:
+        if name in unix:
+            build_unix32(pristine, frozen=name == "unix32-frozen")
+        else:
+            build_image(known[name], pristine, picotool)
 
 
 if __name__ == "__main__":
