@@ -30,9 +30,24 @@ In one run, on the same MicroPython unix port (MICROPYTHON, else the venv's):
    on one keep-alive connection, less the cost of the measuring routes (from
    back-to-back reads); heap in use after gc.collect() after 100 and after
    10,000 requests; and a part-by-part breakdown (tools/bench_apps/alloc_probe.py).
+4. On the Pico W's word size: MicroPython v1.28.0's unix port built 32-bit
+   from the same source as the firmware (tools/firmware.py unix32, from
+   MICROPY_SRC), everything compiled with that source's own mpy-cross
+   (build/bench/lib32, microdot32, apps32; the bench apps too, run with -m):
+   the smallest heap of a finer ladder (4K steps) for
+     ours         the whole firmware from .mpy
+     ours-core    the httpd core serving Microdot's application, .mpy
+     microdot     Microdot 2.7.0, .mpy
+     ours-frozen  the whole firmware frozen into that port
+                  (firmware/manifest.py, as the Pico W image freezes it;
+                  tools/firmware.py unix32-frozen)
+   the heap in use after 100, 10,000 and 20,000 requests (ours, .mpy), and
+   the heap each module of lib/ keeps once imported, from .mpy and frozen,
+   in dependency order (tools/bench_apps/module_heap.py).
 
 Prints the tables, writes the same as JSON to build/bench/results.json.
-`--quick` (tests/test_bench.py): one round of 1 s, one heap step (180K).
+`--quick` (tests/test_bench.py): one round of 1 s, one heap step (180K), on
+both interpreters.
 Targets are not checked here: the numbers are the output.
 """
 
@@ -72,15 +87,33 @@ CONNECTIONS = (1, 4)
 MEASURE_HEAP = "1024K"  # room for N requests' garbage while the collector is off
 # Where each server's modules come from (MICROPYPATH; .frozen is the port's own).
 SERVERS = {
-    "ours": ("ours.py", (".frozen", ROOT / "build" / "lib", APPS, ".")),
+    "ours": ("ours.py", (".frozen", ROOT / "build" / "lib", APPS, ROOT)),
     # the same with ACCESS_LOG=True: a log line per request, which neither
     # Microdot nor the ceiling writes
-    "ours-logged": ("ours.py", (".frozen", ROOT / "build" / "lib", APPS, "."), {"PICO_ACCESS_LOG": "true"}),
+    "ours-logged": ("ours.py", (".frozen", ROOT / "build" / "lib", APPS, ROOT), {"PICO_ACCESS_LOG": "true"}),
     # the server core alone, with Microdot's application: the like-for-like heap
     "ours-core": ("ours_core.py", (".frozen", ROOT / "build" / "lib", APPS)),
     "microdot": ("microdot_app.py", (".frozen", BENCH / "lib", APPS)),
     "ceiling": ("ceiling.py", (".frozen", APPS)),
 }
+# 4. The 32-bit unix port of MicroPython v1.28.0 (tools/firmware.py unix32).
+UNIX32 = ROOT / "build" / "mp" / "unix32"
+MP32 = UNIX32 / "micropython"
+MP32_FROZEN = UNIX32 / "micropython-frozen"
+MPY_CROSS32 = UNIX32 / "mpy-cross"
+LIB32 = BENCH / "lib32"  # lib/ compiled by MPY_CROSS32
+MICRODOT32 = BENCH / "microdot32"
+APPS32 = BENCH / "apps32"  # the bench apps compiled by MPY_CROSS32, run with -m
+LADDER32 = tuple("%dK" % k for k in range(16, 132, 4)) + ("180K",)
+HEAP32_NAMES = ("ours", "ours-core", "microdot", "ours-frozen")
+# name: (module run with -m, MICROPYPATH, interpreter)
+SERVERS32 = {
+    "ours": ("ours", (".frozen", LIB32, APPS32, ROOT), MP32),  # ROOT: config.py stays .py on a board
+    "ours-core": ("ours_core", (".frozen", LIB32, APPS32), MP32),
+    "microdot": ("microdot_app", (".frozen", MICRODOT32, APPS32), MP32),
+    "ours-frozen": ("ours", (".frozen", APPS32), MP32_FROZEN),
+}
+BENCH_APPS32 = ("ours", "ours_core", "microdot_app", "benchpage", "module_heap", "pkgstub")
 
 
 def page():
@@ -104,6 +137,17 @@ def config_default(name):
     return None
 
 
+def fresh_dir(name):
+    """An empty working directory for one process: the board's flash, where
+    the firmware keeps its files (crash.txt ...), as on a new board; the web
+    assets are build/www (PICO_WWW_ROOT)."""
+    d = BENCH / "run" / name
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    return d
+
+
 def micropython():
     return os.environ.get("MICROPYTHON") or str(ROOT / ".venv" / "bin" / "micropython")
 
@@ -123,9 +167,9 @@ def build_ours():
     return build
 
 
-def prepare_microdot(build):
+def prepare_microdot(build, out=BENCH / "lib"):
     """Microdot 2.7.0 from PyPI (pip download into build/bench/), compiled to
-    .mpy into build/bench/lib/microdot with the mpy-cross that builds lib/."""
+    .mpy into OUT/microdot with the mpy-cross that builds lib/ (MPY_CROSS)."""
     name, version = MICRODOT.split("==")
     wheels = sorted(BENCH.glob("%s-%s-*.whl" % (name, version)))
     if not wheels:
@@ -140,7 +184,6 @@ def prepare_microdot(build):
                              % (MICRODOT, (run.stdout + run.stderr).strip()))
     wheel = wheels[0]
     src = BENCH / "src"
-    out = BENCH / "lib"
     for d in (src, out):
         if d.exists():
             shutil.rmtree(d)
@@ -161,6 +204,40 @@ def prepare_microdot(build):
             "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest()}
 
 
+def prepare_unix32(build):
+    """The 32-bit unix port (built from MICROPY_SRC by tools/firmware.py when
+    missing; the frozen one is brought up to date with lib/ each time: make is
+    incremental) and everything it runs compiled by the same source's mpy-cross."""
+    src = os.environ.get("MICROPY_SRC")
+    if not src:  # the Makefile's default: the offline bundle beside this checkout
+        shared = ROOT.parent / "shared" / "micropython"
+        src = str(shared) if shared.is_dir() else ""
+    cmd = [sys.executable, str(ROOT / "tools" / "firmware.py"), "--src", src]
+    if not MP32.exists():
+        subprocess.run(cmd + ["unix32"], check=True)
+    subprocess.run(cmd + ["unix32-frozen"], check=True)
+    old = os.environ.get("MPY_CROSS")
+    os.environ["MPY_CROSS"] = str(MPY_CROSS32)
+    try:
+        build.build_lib(out=LIB32)
+        info = prepare_microdot(build, MICRODOT32)
+        if APPS32.exists():
+            shutil.rmtree(APPS32)
+        APPS32.mkdir(parents=True)
+        for name in BENCH_APPS32:
+            py = APPS / (name + ".py")
+            run = subprocess.run(build.mpy_cross_command() + ["-s", py.name, "-o", str(APPS32 / (name + ".mpy")),
+                                                             str(py)], capture_output=True, text=True)
+            if run.returncode != 0:
+                raise SystemExit("error: mpy-cross could not compile %s:\n%s" % (py, run.stdout + run.stderr))
+    finally:
+        if old is None:
+            del os.environ["MPY_CROSS"]
+        else:
+            os.environ["MPY_CROSS"] = old
+    return info
+
+
 # -- a server process ---------------------------------------------------------------
 
 
@@ -173,15 +250,21 @@ def free_port():
 class Server:
     """One bench app on the unix port, its output in build/bench/logs/."""
 
-    def __init__(self, name, heap=PICO_HEAP, client_sockets=PICO_CLIENT_SOCKETS):
+    def __init__(self, name, heap=PICO_HEAP, client_sockets=PICO_CLIENT_SOCKETS, bits=None):
         self.name = name
-        self.script, self.path = SERVERS[name][:2]
-        self.env = SERVERS[name][2] if len(SERVERS[name]) > 2 else {}
+        if bits == 32:  # the 32-bit port: a module compiled to .mpy, run with -m
+            module, self.path, interp = SERVERS32[name]
+            self.argv = [str(interp), "-X", "heapsize=" + heap, "-m", module]
+            self.env = {}
+        else:
+            self.script, self.path = SERVERS[name][:2]
+            self.env = SERVERS[name][2] if len(SERVERS[name]) > 2 else {}
+            self.argv = [micropython(), "-X", "heapsize=" + heap, str(APPS / self.script)]
         self.heap = heap
         self.client_sockets = client_sockets
         self.port = None
         self.proc = None
-        self.log_path = BENCH / "logs" / ("%s-%s.log" % (name, heap))
+        self.log_path = BENCH / "logs" / ("%s%s-%s.log" % (name, "-32" if bits == 32 else "", heap))
         self._log = None
 
     def start(self, timeout=15):
@@ -191,11 +274,11 @@ class Server:
         env["MICROPYPATH"] = ":".join(str(p) for p in self.path)
         env["PICO_HOST"] = "127.0.0.1"
         env["PICO_PORT"] = str(self.port)
+        env.setdefault("PICO_WWW_ROOT", str(ROOT / "build" / "www"))
         env.update(self.env)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
-        cmd = [micropython(), "-X", "heapsize=" + self.heap, str(APPS / self.script)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(self.argv, cwd=fresh_dir(self.log_path.stem), env=env, stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -539,9 +622,9 @@ def ratios(results):
 # -- 2. smallest heap ------------------------------------------------------------------------------
 
 
-def heap_step(name, heap, load, seconds):
+def heap_step(name, heap, load, seconds, bits=None):
     """Serve 4 keep-alive clients at this heap: (passed, why)."""
-    srv = Server(name, heap)
+    srv = Server(name, heap, bits=bits)
     try:
         reason = srv.start()
         if reason:
@@ -576,15 +659,15 @@ def heap_step(name, heap, load, seconds):
         srv.stop()
 
 
-def smallest_heaps(args, load):
+def smallest_heaps(args, load, names=HEAP_NAMES, ladder=None, bits=None):
     out = {}
-    for name in HEAP_NAMES:
+    for name in names:
         steps = []
         smallest = None
-        for heap in args.heaps:
-            ok, why = heap_step(name, heap, load, args.heap_seconds)
+        for heap in ladder or args.heaps:
+            ok, why = heap_step(name, heap, load, args.heap_seconds, bits)
             steps.append({"heap": heap, "ok": ok, "detail": why})
-            say("heap %-8s %5s: %s, %s" % (name, heap, "ok" if ok else "FAIL", why))
+            say("heap%s %-11s %5s: %s, %s" % (" 32-bit" if bits else "", name, heap, "ok" if ok else "FAIL", why))
             if ok:
                 smallest = heap
                 break
@@ -639,7 +722,7 @@ def per_request(n, repeats):
         return out
 
 
-def heap_growth(marks=(100, 10000, 20000)):
+def heap_growth(marks=(100, 10000, 20000), bits=None):
     """Heap in use after gc.collect() after `marks` requests (GET / and GET
     /api/status in turn, a new connection every 100), in the Pico W profile.
     Each figure is the least of 3 readings: the collector scans stacks
@@ -656,7 +739,7 @@ def heap_growth(marks=(100, 10000, 20000)):
             client.close()
             time.sleep(0.1)
 
-    with Server("ours", PICO_HEAP) as srv:
+    with Server("ours", PICO_HEAP, bits=bits) as srv:
         done = 0
         paths = PATHS
         for mark in marks:
@@ -681,9 +764,10 @@ def heap_growth(marks=(100, 10000, 20000)):
 
 def breakdown():
     """tools/bench_apps/alloc_probe.py's parts, at the Pico W heap."""
-    env = dict(os.environ, MICROPYPATH=":".join(str(p) for p in SERVERS["ours"][1]))
+    env = dict(os.environ, MICROPYPATH=":".join(str(p) for p in SERVERS["ours"][1]),
+               PICO_WWW_ROOT=str(ROOT / "build" / "www"))
     run = subprocess.run([micropython(), "-X", "heapsize=" + PICO_HEAP, str(APPS / "alloc_probe.py")],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+                         cwd=fresh_dir("probe"), env=env, capture_output=True, text=True, timeout=120)
     parts = []
     for line in run.stdout.splitlines():
         try:
@@ -693,6 +777,147 @@ def breakdown():
     if run.returncode != 0:
         parts.append({"part": "alloc_probe.py", "error": (run.stderr.strip().splitlines() or ["exit %d" % run.returncode])[-1]})
     return parts
+
+
+# -- 4. heap per module (32-bit) ---------------------------------------------------------------------
+
+
+def lib_modules():
+    """{module name: its top-level imports among lib/'s modules} for every
+    module of lib/ (a package's __init__ named as the package), and config."""
+    files = {}
+    for py in sorted((ROOT / "lib").rglob("*.py")):
+        rel = py.relative_to(ROOT / "lib").with_suffix("")
+        parts = [x for x in rel.parts if x != "__pycache__"]
+        if len(parts) != len(rel.parts):
+            continue
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        files[".".join(parts)] = py
+    files["config"] = ROOT / "config.py"
+    deps = {}
+    for name, py in files.items():
+        package = name if py.name == "__init__.py" else name.rpartition(".")[0]
+        found = set()
+        body = list(ast.parse(py.read_text()).body)
+        while body:  # top-level statements, and those of top-level if/try blocks
+            node = body.pop(0)
+            if isinstance(node, (ast.If, ast.Try)):
+                body += node.body + node.orelse + getattr(node, "finalbody", [])
+                for h in getattr(node, "handlers", []):
+                    body += h.body
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    found.add(a.name)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(up + ([base] if base else []))
+                found.add(base)
+                for a in node.names:
+                    found.add(base + "." + a.name)
+        # importing a.b imports a first
+        full = set()
+        for f in found:
+            bits = f.split(".")
+            full |= {".".join(bits[:i]) for i in range(1, len(bits) + 1)}
+        deps[name] = sorted(d for d in full if d in files and d != name)
+    return deps
+
+
+def module_order(deps):
+    """Every module after the modules it imports at its top level; a package's
+    submodules before the package itself (module_heap.py stands a stub in for it)."""
+    packages = {n.rpartition(".")[0] for n in deps if "." in n}
+    order = []
+    done = set()
+
+    def visit(name, stack=()):
+        if name in done or name in stack:
+            return
+        for d in deps[name]:
+            if d in packages and name.startswith(d + "."):
+                continue  # the stub stands in for the package
+            visit(d, stack + (name,))
+        if name in packages:  # its submodules first, then its __init__
+            for sub in sorted(n for n in deps if n.startswith(name + ".")):
+                visit(sub, stack + (name,))
+        done.add(name)
+        order.append(name)
+
+    for name in sorted(deps, key=lambda n: (n.count(".") == 0 and n not in packages, n)):
+        visit(name)
+    return order
+
+
+def module_heap(interp, lib, label):
+    """Rows of tools/bench_apps/module_heap.py: asyncio, then every module of
+    lib/ in dependency order, on the 32-bit port from LIB (None: frozen)."""
+    deps = lib_modules()
+    order = module_order(deps)
+    packages = sorted({n.rpartition(".")[0] for n in deps if "." in n})
+    argv = ["^network", "asyncio"]  # network: the Pico W's, stood in for by tests/stubs
+    for name in order:
+        pkg = name.rpartition(".")[0]
+        if pkg in packages and "@" + pkg not in " ".join(argv):
+            argv.append("@%s=%s/%s" % (pkg, lib if lib else ".frozen", pkg.replace(".", "/")))
+        argv.append(name)
+    path = [".frozen"] + ([str(lib), str(ROOT)] if lib else []) + [str(APPS32), str(ROOT / "tests" / "stubs")]
+    env = dict(os.environ, MICROPYPATH=":".join(path), PICO_WWW_ROOT=str(ROOT / "build" / "www"))
+    run = subprocess.run([str(interp), "-X", "heapsize=" + PICO_HEAP, "-m", "module_heap"] + argv,
+                         cwd=fresh_dir("probe"), env=env, capture_output=True, text=True, timeout=120)
+    rows = []
+    for line in run.stdout.splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            pass
+    if run.returncode != 0:
+        raise SystemExit("error: module_heap.py (%s) failed:\n%s" % (label, (run.stdout + run.stderr)[-2000:]))
+    return rows
+
+
+def started_modules():
+    """The modules the whole firmware (ours, 32-bit, .mpy) has loaded once it
+    serves, and its heap in use then (after GET / and GET /api/status)."""
+    with Server("ours", PICO_HEAP, bits=32) as srv:
+        client = Client(srv.port)
+        try:
+            client.get("/")
+            client.get("/api/status")
+            status, body = client.get("/bench/modules")
+            if status != 200:
+                raise SystemExit("error: /bench/modules answered %d" % status)
+            modules = sorted(body.decode().split())
+            in_use, free = _numbers(client, "/bench/heap")
+        finally:
+            client.close()
+    return {"modules": modules, "in_use": in_use, "free": free}
+
+
+def modules_table():
+    mpy = {r["module"]: r for r in module_heap(MP32, LIB32, ".mpy")}
+    frozen = {r["module"]: r for r in module_heap(MP32_FROZEN, None, "frozen")}
+    started = started_modules()
+    rows = []
+    for name, r in mpy.items():
+        if name == "(start)":
+            continue
+        src = ROOT / "lib" / (name.replace(".", "/") + ".py")
+        if not src.exists():
+            src = ROOT / "lib" / name.replace(".", "/") / "__init__.py"
+        mpy_file = LIB32 / src.relative_to(ROOT / "lib").with_suffix(".mpy") if src.exists() else None
+        f = frozen.get(name, {})
+        rows.append({"module": name, "mpy": r["bytes"], "frozen": f.get("bytes"),
+                     "error": r.get("error") or f.get("error"),
+                     "mpy_file": mpy_file.stat().st_size if mpy_file and mpy_file.exists() else None,
+                     "at_start": name in started["modules"]})
+    return {"rows": rows,
+            "total_mpy": sum(r["mpy"] for r in rows), "total_frozen": sum(r["frozen"] or 0 for r in rows),
+            "at_start_mpy": sum(r["mpy"] for r in rows if r["at_start"]),
+            "at_start_frozen": sum(r["frozen"] or 0 for r in rows if r["at_start"]),
+            "serving_in_use": started["in_use"], "started_modules": started["modules"]}
 
 
 # -- the report ----------------------------------------------------------------------------------------
@@ -715,14 +940,17 @@ def machine():
     return {"nproc": cpus, "cpu": model, "arch": platform.machine(), "kernel": platform.release()}
 
 
-def interpreter():
+def interpreter(command=None):
+    command = command or micropython()
     code = ("import sys; i = sys.implementation; print(sys.version); print(i._machine); "
-            "print('.'.join(str(n) for n in i.version[:3]) + ('-' + i.version[3] if len(i.version) > 3 and i.version[3] else ''))")
-    run = subprocess.run([micropython(), "-c", code], capture_output=True, text=True, timeout=30)
+            "print('.'.join(str(n) for n in i.version[:3]) + ('-' + i.version[3] if len(i.version) > 3 and i.version[3] else '')); "
+            "print(64 if sys.maxsize > 1 << 32 else 32)")
+    run = subprocess.run([command, "-c", code], capture_output=True, text=True, timeout=30)
     lines = run.stdout.strip().splitlines()
-    if run.returncode != 0 or len(lines) < 3:
-        raise SystemExit("error: cannot run %s:\n%s" % (micropython(), run.stderr))
-    return {"version": lines[0], "machine": lines[1], "release": lines[2], "command": micropython()}
+    if run.returncode != 0 or len(lines) < 4:
+        raise SystemExit("error: cannot run %s:\n%s" % (command, run.stderr))
+    return {"version": lines[0], "machine": lines[1], "release": lines[2], "bits": int(lines[3]),
+            "command": os.path.relpath(command, ROOT) if str(command).startswith(str(ROOT)) else command}
 
 
 def source():
@@ -801,6 +1029,8 @@ def render(res):
             add("%-74s %s" % (p["part"], p["error"]))
         else:
             add("%-74s %10s %9s %8.1f" % (p["part"], fmt(p["allocated"]), fmt(p["garbage"]), p["us"]))
+    if "smallest_heap32" in res:
+        render32(res, add)
     if res["problems"]:
         add("")
         add("Problems:")
@@ -809,12 +1039,50 @@ def render(res):
     return "\n".join(lines)
 
 
+def render32(res, add):
+    env = res["environment"]
+    m32 = env["micropython32"]
+    add("")
+    add("32-bit: MicroPython %s unix port built %d-bit from its source (%s; sys.version: %s),"
+        % (m32["release"], m32["bits"], m32["command"], m32["version"]))
+    add("  everything compiled by that source's mpy-cross; ours-frozen: firmware/manifest.py frozen into that port")
+    add("Smallest -X heapsize serving 4 keep-alive clients, 32-bit (ladder %s ... %s, 4K steps)"
+        % (res["heap_ladder32"][0], res["heap_ladder32"][-1]))
+    labels = {"ours": "the whole firmware, .mpy", "ours-core": "httpd core + Microdot's application, .mpy",
+              "microdot": "Microdot %s, .mpy" % env["microdot32"]["version"],
+              "ours-frozen": "the whole firmware, frozen"}
+    for name in HEAP32_NAMES:
+        h = res["smallest_heap32"][name]
+        fails = [s for s in h["steps"] if not s["ok"]]
+        note = "  (%s: %s)" % (fails[-1]["heap"], fails[-1]["detail"]) if fails else ""
+        add("%-12s %6s  %s%s" % (name, h["smallest"] or "none", labels[name], note))
+    g = res["heap_growth32"]
+    add("Heap in use after gc.collect(), ours 32-bit .mpy at -X heapsize=%s (least of 3 readings):" % PICO_HEAP)
+    add("  after 100 requests %s B, after 10,000 %s B (growth %s B), after 20,000 %s B (%s B more)"
+        % (fmt(g["100"]["in_use"]), fmt(g["10000"]["in_use"]), fmt(g["growth"]),
+           fmt(g["20000"]["in_use"]), fmt(g["growth_after"])))
+    t = res["modules32"]
+    add("")
+    add("Heap per module, 32-bit (heap in use after its import less before, gc.collect() both times; modules")
+    add("  imported in dependency order, so a row is the module's own cost; * = loaded by the serving firmware)")
+    add("%-18s %9s %9s %9s" % ("module", ".mpy B", "frozen B", "file B"))
+    for r in t["rows"]:
+        add("%-18s %9s %9s %9s%s" % (r["module"] + (" *" if r["at_start"] else ""), fmt(r["mpy"]),
+                                      "-" if r["frozen"] is None else fmt(r["frozen"]),
+                                      "-" if r["mpy_file"] is None else fmt(r["mpy_file"]),
+                                      "  " + r["error"] if r["error"] else ""))
+    add("%-18s %9s %9s" % ("all of lib/", fmt(t["total_mpy"]), fmt(t["total_frozen"])))
+    add("%-18s %9s %9s" % ("loaded (*)", fmt(t["at_start_mpy"]), fmt(t["at_start_frozen"])))
+    add("heap in use by the whole firmware serving (.mpy, after gc.collect()): %s B" % fmt(t["serving_in_use"]))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS") or 3))
     ap.add_argument("--duration", type=int, default=int(os.environ.get("DURATION") or 3),
                     help="seconds per measurement (whole seconds, as wrk takes them)")
     ap.add_argument("--heaps", default=",".join(LADDER), help="the heap ladder, smallest first")
+    ap.add_argument("--heaps32", default=",".join(LADDER32), help="the 32-bit heap ladder, smallest first")
     ap.add_argument("--heap-seconds", type=int, default=2, help="seconds of load per path per heap step")
     ap.add_argument("--load", choices=("auto", "wrk", "builtin"), default="auto",
                     help="wrk if installed (auto), or the built-in Python load generator")
@@ -841,9 +1109,11 @@ def main(argv=None):
 
     build = build_ours()
     microdot = prepare_microdot(build)
+    microdot32 = prepare_unix32(build)
     env = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "micropython": interpreter(),
+        "micropython32": interpreter(str(MP32)),
         "machine": machine(),
         "load": load_name,
         "rounds": args.rounds,
@@ -853,6 +1123,7 @@ def main(argv=None):
         "ours_log_level": os.environ.get("PICO_LOG_LEVEL") or config_default("LOG_LEVEL"),
         "ours_access_log": os.environ.get("PICO_ACCESS_LOG") or str(config_default("ACCESS_LOG")),
         "microdot": microdot,
+        "microdot32": microdot32,
         "page_bytes": len(PAGE),
         "source": source(),
     }
@@ -866,6 +1137,12 @@ def main(argv=None):
     res["per_request"] = per_request(args.requests, 5 if not args.quick else 3)
     res["heap_growth"] = heap_growth()
     res["breakdown"] = breakdown()
+    say("32-bit: heap ladder, heap growth, heap per module")
+    heaps32 = [PICO_HEAP] if args.quick else [h.strip() for h in args.heaps32.split(",") if h.strip()]
+    res["heap_ladder32"] = heaps32
+    res["smallest_heap32"] = smallest_heaps(args, load, HEAP32_NAMES, heaps32, bits=32)
+    res["heap_growth32"] = heap_growth(bits=32)
+    res["modules32"] = modules_table()
 
     path = pathlib.Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)

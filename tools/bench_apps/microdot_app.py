@@ -41,6 +41,8 @@ def status(request):
         },
         "wifi": None,
         "crash": None,
+        "update": {"mode": None, "version": None, "trial": False, "previous": None, "rollback": None,
+                   "safe": None},
         "http": {
             "accepted": _stats["requests"],
             "active": 1,

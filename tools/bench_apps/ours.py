@@ -12,10 +12,12 @@
 #                      for the garbage collector
 #   GET /bench/gc-on   gc.enable()
 #   GET /bench/heap    gc.collect(), then "ALLOC FREE" (heap in use and free)
+#   GET /bench/modules the names of the modules loaded (sys.modules)
 #
 # Run like main.py (PICO_* environment settings, config.py on the path).
 import gc
 import micropython
+import sys
 
 import app
 import httpd
@@ -56,7 +58,12 @@ def _heap(request):
     return Response(b"%d %d" % (gc.mem_alloc(), gc.mem_free()))
 
 
+def _modules(request):
+    return Response(" ".join(sys.modules).encode())
+
+
 application.router.add("/", lambda request: _page)
+application.router.add("/bench/modules", _modules)
 application.router.add("/bench/mem", _mem)
 application.router.add("/bench/gc-off", _gc_off)
 application.router.add("/bench/gc-on", _gc_on)

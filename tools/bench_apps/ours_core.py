@@ -48,6 +48,8 @@ def status(request):
         },
         "wifi": None,
         "crash": None,
+        "update": {"mode": None, "version": None, "trial": False, "previous": None, "rollback": None,
+                   "safe": None},
         "http": {
             "accepted": s.accepted,
             "active": server.active,
