@@ -5,38 +5,14 @@
 # overridden for one run with an environment variable PICO_<NAME>, for
 # example PICO_PORT=8091. The board has no environment: edit this file.
 
-# -- Listening ---------------------------------------------------------------
-HOST = "0.0.0.0"  # address to listen on; 0.0.0.0 is every interface
-PORT = 80  # TCP port; browsers use 80 for http://
-BACKLOG = 4  # handshakes the network stack completes before they are accepted; lwIP drops SYNs beyond
-
-# -- Connections: the Pico W's network stack has 5 TCP sockets in all ---------
-MAX_CONNECTIONS = 4  # clients served at once; below 5 so a newcomer can always be answered
-SLOT_WAIT_MS = 1000  # a newcomer at the cap waits this long for a slot before it gets a 503
-RETRY_AFTER_S = 2  # Retry-After of that 503
-
-# -- Deadlines: no client may hold a socket longer than these -------------------
-IDLE_TIMEOUT_MS = 5000  # a connection with no request under way (new or keep-alive) is closed
-HEAD_TIMEOUT_MS = 3000  # request line and all headers, from their first byte (stops slowloris)
-BODY_TIMEOUT_MS = 5000  # the whole request body, from the end of the head (stops slow uploads)
-HANDLER_TIMEOUT_MS = 10000  # a handler's answer, and each gap between pieces of a stream
-WRITE_TIMEOUT_MS = 5000  # each piece of a response (a client that stops reading is cut)
-
-# -- Request limits: larger requests get an error answer, never a crash ---------
-MAX_REQUEST_LINE = 512  # bytes in "GET /path?query HTTP/1.1"; longer gets 414
-MAX_HEADER_LINE = 1024  # bytes in one header line; longer gets 431
-MAX_HEAD = 2048  # bytes in the whole head; larger gets 431 (a slot's buffer grows up to this)
-MAX_HEADERS = 32  # header lines; more gets 431
-MAX_BODY = 4096  # bytes of request body, from Content-Length; larger gets 413
-
-# -- Who may talk to the board -------------------------------------------------
-# Host names the board answers to besides its IP addresses, localhost, HOSTNAME
-# and HOSTNAME.local; any other Host gets 421 (stops DNS-rebinding pages). "*": any
-ALLOWED_HOSTS = ()
+# -- The server core: listening, connections, deadlines, request limits -------
+# Their defaults live in lib/httpd/defaults.py (the core is used without this
+# file too); set any of them here, below this line, to change it:
+#   MAX_BODY = 8192
+from httpd.defaults import *  # noqa: F403
 
 # -- Logging ---------------------------------------------------------------------
 LOG_LEVEL = "INFO"  # DEBUG, INFO, WARNING, ERROR
-ACCESS_LOG = False  # True: one INFO line per request (method, path, status, ms), to watch a board on `make repl`
 
 # -- Wi-Fi (the network name and password live in WIFI_CREDENTIALS_FILE) ---------
 WIFI_CREDENTIALS_FILE = "wifi.json"  # {"ssid": ..., "password": ...}; never served or logged
@@ -73,3 +49,7 @@ LOG_RING_BYTES = 2048  # the last log lines kept in RAM for /logs and /api/logs;
 CRASH_FILE = "crash.txt"  # where the last crash (reason, traceback, log lines) is written, once per crash; at most 3 KB
 HISTORY_INTERVAL_MS = 60000  # the dashboard's charts take a sample this often; 0 turns sampling off
 HISTORY_SAMPLES = 60  # samples kept (60 x 60 s = the last hour); fixed arrays, 10 bytes a sample
+
+# -- Over-the-air updates (lib/ota.py, docs/ota.md; only with API_TOKEN set) ----
+OTA_RESERVE_BYTES = 16384  # flash an update must leave free (507 otherwise), so a full disk never stops the crash record or wifi.json
+OTA_CONFIRM_MS = 5000  # a new version must serve this long (and answer /health) before it is kept; else the next boot rolls back

@@ -10,6 +10,7 @@ from time import ticks_diff, ticks_ms
 
 import board as board_layer
 import httpd
+import otaboot
 from httpd import Response, Router
 from httpd.response import TEXT
 
@@ -38,6 +39,7 @@ class App:
 
     def __init__(self, config, board=None, wifi=None):
         self.config = config
+        self.version = VERSION  # (the parts read it here: none imports this module back)
         self.router = Router()
         self.server = httpd.Server(self.router, config)
         name = getattr(config, "HOSTNAME", None)
@@ -80,6 +82,7 @@ class App:
         b["temperature_c"] = round(board.temperature_c(), 1)
         st["wifi"] = self.wifi.status() if self.wifi else None
         st["crash"] = self.crash
+        st["update"] = otaboot.report()  # the version running, the last rollback (lib/otaboot.py)
         s = self.server.stats
         h = st["http"]
         h["accepted"] = s.accepted
@@ -100,14 +103,23 @@ def build(config, board=None, wifi=None, mode=None):
     while the setup portal runs (which leaves out what only a joined board uses)."""
     # The setup portal has a page of its own at /, and nothing to chart, log
     # to a browser or scrape: its heap is left to it (from .py at 180K it
-    # needs all of it).
-    portal = mode == "portal"
+    # needs all of it). Safe mode (lib/otaboot.py: boots kept failing) has
+    # only the status page and the update endpoint.
+    safe = otaboot.mode == "safe"
+    portal = mode == "portal" or safe
+    www = getattr(config, "WWW_ROOT", "www")
+    if otaboot.root and not www.startswith("/"):  # an updated version serves its own files
+        config.WWW_ROOT = otaboot.root + www
     if not portal:
         # First: from .py the biggest module needs the biggest free block.
         import dashboard
 
         gc.collect()  # the compiler's garbage, before the next module's code lands between it
         import monitor
+    token = getattr(config, "API_TOKEN", None)
+    if token:  # over-the-air updates: compiled before the server's buffers fragment the heap
+        gc.collect()
+        import ota
     import guard
 
     gc.collect()
@@ -122,9 +134,31 @@ def build(config, board=None, wifi=None, mode=None):
         login.install(app)
     if not portal:
         dashboard.install(app)  # pyright: ignore[reportPossiblyUnbound]
-    for name in getattr(config, "APP_MODULES", ()):  # the user's own routes: each module's install(app)
+    if token:  # over-the-air updates (lib/ota.py), off without a token
+        ota.install(app)  # pyright: ignore[reportPossiblyUnbound]
+    if otaboot.event:  # a rollback or safe mode: in the log, and as the crash record the dashboard shows
+        from httpd import log
+
+        log.get_logger("ota").error("%s", otaboot.event)
+        if app.monitor is not None and app.crash is None:
+            app.monitor.crashed(otaboot.event)
+    for name in () if safe else getattr(config, "APP_MODULES", ()):  # the user's own routes: each module's install(app)
         __import__(name).install(app)
     return app
+
+
+async def _confirm(app, delay_ms):
+    """Tell lib/otaboot.py the running version is good once the server has
+    listened for delay_ms and its /health answers 200: a version on trial
+    that never gets here is rolled back at the next boot."""
+    import asyncio
+
+    while not app.server.listening:
+        await asyncio.sleep_ms(100)
+    await asyncio.sleep_ms(delay_ms)
+    handler, _ = app.router.match("GET", "/health")
+    if app.server.listening and handler(None).status == 200:
+        otaboot.confirm(bool(app.config.WATCHDOG_MS and app.board.has_watchdog))
 
 
 def main(tasks=()):
@@ -162,6 +196,8 @@ def main(tasks=()):
         if mode == "station" and station is not None:
             checks.append(("Wi-Fi monitor", station.alive))
         app.tasks.append(Watchdog(app.board, config.WATCHDOG_MS, checks, crashed).run())
+    if otaboot.mode is not None:  # boot.py chose the version: confirm it once it serves
+        app.tasks.append(_confirm(app, getattr(config, "OTA_CONFIRM_MS", 5000)))
     try:
         httpd.run(app.server, *app.tasks)
     except KeyboardInterrupt:

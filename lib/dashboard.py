@@ -106,30 +106,28 @@ def firmware_text():
 
 class Dashboard:
     def __init__(self, app):
-        from app import VERSION
-
         config = app.config
         self.app = app
-        self.token = getattr(config, "API_TOKEN", None) or None
-        heartbeat = getattr(config, "EVENT_HEARTBEAT_MS", 5000)
+        self.token = config.API_TOKEN or None
+        heartbeat = config.EVENT_HEARTBEAT_MS
         handler_timeout = app.server.handler_timeout_ms
         if heartbeat >= handler_timeout:
             # A stream silent for handler_timeout_ms is cut by the server.
             app.server.log.warning("EVENT_HEARTBEAT_MS must be below HANDLER_TIMEOUT_MS; using %d",
                                    handler_timeout // 2)
             heartbeat = handler_timeout // 2
-        self.hub = EventHub(getattr(config, "MAX_EVENT_STREAMS", 2), heartbeat)
-        self.interval = max(100, getattr(config, "STATUS_INTERVAL_MS", 2000))
+        self.hub = EventHub(config.MAX_EVENT_STREAMS, heartbeat)
+        self.interval = max(100, config.STATUS_INTERVAL_MS)
         try:  # the firmware image's web assets, frozen into flash
             from www_data import FILES as frozen  # pyright: ignore[reportMissingImports]
         except ImportError:
             frozen = None
-        self.files = StaticFiles(getattr(config, "WWW_ROOT", "www") + "/static", bundle=frozen)
+        self.files = StaticFiles(config.WWW_ROOT + "/static", bundle=frozen)
         # Parts of the page that never change, escaped once.
         self.firmware = escape(firmware_text())
-        self.version = escape(VERSION)
+        self.version = escape(app.version)
         self.token_field = _TOKEN_FIELD if self.token else ""
-        self.host = escape(getattr(config, "HOSTNAME", None) or "Pico W")
+        self.host = escape(config.HOSTNAME or "Pico W")
 
     def install(self):
         app = self.app

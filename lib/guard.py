@@ -18,7 +18,6 @@ from time import ticks_diff, ticks_ms
 
 from httpd import HTTPError, Response
 from httpd.origin import cross_site
-from httpd.server import default_error_response
 from httpd.status import reason
 
 COOKIE = "picow_session"
@@ -50,7 +49,7 @@ class Throttle:
     _SLOTS addresses (the oldest is forgotten for a new one), so memory is
     bounded and a guesser cannot keep the owner out forever."""
 
-    def __init__(self, limit=5, window_s=60):
+    def __init__(self, limit, window_s):
         self.limit = limit
         self.window_ms = window_s * 1000
         self._keys = [None] * _SLOTS
@@ -95,14 +94,14 @@ class Throttle:
             self._keys[i] = None
 
 
-throttle = Throttle()
+throttle = None  # made by configure() (app.build calls it) from the settings
 _session = None  # the login cookie's value, made at the first login
 
 
 def configure(config):
     """Take AUTH_FAILURES and AUTH_WINDOW_S from the settings."""
     global throttle
-    throttle = Throttle(getattr(config, "AUTH_FAILURES", 5), getattr(config, "AUTH_WINDOW_S", 60))
+    throttle = Throttle(config.AUTH_FAILURES, config.AUTH_WINDOW_S)
 
 
 def _peer_key(request):
@@ -173,14 +172,18 @@ def check_token(request, token, form=None):
 def verify(request, given, token):
     """Compare a token a client gave with the right one, counting failures
     per address: 401 if wrong, 429 while it has to wait."""
+    if throttle is None:
+        import config
+
+        configure(config)
     key = _peer_key(request)
-    wait = throttle.wait_s(key)
+    wait = throttle.wait_s(key)  # pyright: ignore[reportOptionalMemberAccess]
     if wait:
         raise HTTPError(429, "too many wrong tokens; wait", [("Retry-After", wait)])
     if not _same(given, token):
-        throttle.failed(key)
+        throttle.failed(key)  # pyright: ignore[reportOptionalMemberAccess]
         raise HTTPError(401, "API token missing or wrong", [("WWW-Authenticate", "Bearer")])
-    throttle.passed(key)
+    throttle.passed(key)  # pyright: ignore[reportOptionalMemberAccess]
 
 
 def error_response(request, status, detail=None, headers=None):
@@ -192,4 +195,4 @@ def error_response(request, status, detail=None, headers=None):
 
         body = json.dumps({"error": detail or reason(status), "status": status})
         return Response(body, status, "application/json", headers)
-    return default_error_response(request, status, detail, headers)
+    return Response.error(status, detail, headers)

@@ -98,14 +98,12 @@ def _label(value):
 
 class Metrics:
     def __init__(self, app, ring=None, crash_recorded=None):
-        from app import VERSION
-
         self.app = app
         self.ring = ring
         self.crash_recorded = crash_recorded or (lambda: False)
         board = app.board
         self._info = _INFO % ('version="%s",board="%s",id="%s"'
-                              % (_label(VERSION), _label(board.name), _label(app.board_id)))
+                              % (_label(app.version), _label(board.name), _label(app.board_id)))
 
     def text(self):
         """The exposition as bytes."""

@@ -54,29 +54,29 @@ class Monitor:
 
         config = app.config
         self.app = app
-        self.token = getattr(config, "API_TOKEN", None) or None
-        self.crash_file = getattr(config, "CRASH_FILE", "crash.txt")
+        self.token = config.API_TOKEN or None
+        self.crash_file = config.CRASH_FILE
         # Secrets the ring blanks out should a line ever contain them.
         secrets = [self.token]
         if app.wifi is not None:
             secrets.append(getattr(app.wifi, "password", None))
         self.logged = asyncio.Event()  # set on every line: wakes the log publisher
-        self.ring = LogRing(getattr(config, "LOG_RING_BYTES", 2048), secrets, self.logged.set)
+        self.ring = LogRing(config.LOG_RING_BYTES, secrets, self.logged.set)
         log.tap(self.ring.write)
-        heartbeat = min(getattr(config, "EVENT_HEARTBEAT_MS", 5000), app.server.handler_timeout_ms // 2)
+        heartbeat = min(config.EVENT_HEARTBEAT_MS, app.server.handler_timeout_ms // 2)
         self.hub = EventHub(1, heartbeat)  # one live log page at a time
         self.pos = 0  # ring position the publisher has sent up to
         self.history = None
-        interval = getattr(config, "HISTORY_INTERVAL_MS", 60000)
+        interval = config.HISTORY_INTERVAL_MS
         if interval > 0:
             from history import History
 
-            self.history = History(app, getattr(config, "HISTORY_SAMPLES", 60), interval)
+            self.history = History(app, config.HISTORY_SAMPLES, interval)
         # Imported at the first scrape: a board that is never scraped keeps
         # the heap. (Frozen in the image it costs no compiling; from .py a
         # scrape in a fragmented heap may get 503 and the next one works.)
         self.metrics = None
-        self.host = escape(getattr(config, "HOSTNAME", "picow") or "picow")
+        self.host = escape(config.HOSTNAME)
         self._boot_record()
 
     def install(self):

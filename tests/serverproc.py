@@ -57,6 +57,7 @@ class ServerProcess:
         self.start_timeout = start_timeout
         self.proc = None
         self.lines = []
+        self.arrived = []  # time.monotonic() when each line came, for timing from the server's own events
         self.base_fds = None
         self._reader = None
 
@@ -89,6 +90,7 @@ class ServerProcess:
 
     def _read_output(self):
         for line in self.proc.stdout:
+            self.arrived.append(time.monotonic())  # (first: a line is never without its time)
             self.lines.append(line)
 
     def stop(self, timeout=5):
@@ -121,6 +123,14 @@ class ServerProcess:
 
     def output(self):
         return "".join(self.lines)
+
+    def log_time(self, pattern):
+        """When the first line matching pattern came (time.monotonic())."""
+        regex = re.compile(pattern)
+        for when, line in zip(self.arrived, list(self.lines)):
+            if regex.search(line):
+                return when
+        raise AssertionError("no log line matching %r" % pattern)
 
     def wait_for_log(self, pattern, timeout=5.0):
         regex = re.compile(pattern)

@@ -710,13 +710,15 @@ def test_pages_are_answered_promptly_while_streams_are_open(start_server, web_ro
     for path in ("/", "/static/app.css", "/static/app.js", "/api/status", "/api/led", "/", "/"):
         r, seconds = client.timed_get(srv.port, path)
         assert r.status == 200
-        assert seconds < 0.5, (path, seconds)
+        # A page held up by the streams would wait for the handler timeout
+        # (10 s); the bound leaves room for a loaded 2-CPU machine.
+        assert seconds < 2.0, (path, seconds)
     # Even with the remaining slots held by idle connections.
     idle = [client.Conn(srv.port) for _ in range(2)]
     try:
         time.sleep(0.4)  # past the grace before an idle connection may be evicted
         r, seconds = client.timed_get(srv.port, "/")
-        assert r.status == 200 and seconds < 0.5, seconds
+        assert r.status == 200 and seconds < 2.0, seconds
     finally:
         for c in idle:
             c.close()

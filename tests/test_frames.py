@@ -28,11 +28,12 @@ REQUEST_PATH = {
                    "Request._connection", "Request._content_length", "Request._expect",
                    "Request.finish", "_all_in", "_name_is", "_skip_ws", "_digits", "_path",
                    "_version"],
-    "server.py": ["_Conn.wait", "Server._parse_head", "Server._line", "Server._partial",
-                  "Server._answer", "Server._queue", "Server._log_request", "_put", "_tail",
+    "head.py": ["Head.space", "Head.received", "Head.parse", "Head.line", "Head._partial",
+                "Head.next_request"],
+    "server.py": ["_Conn.wait", "Server._answer", "Server._queue", "Server._gather", "_write_kept", "Server._log_request", "_put", "_tail",
                   "_as_response"],
     "router.py": ["Router.match"],
-    "response.py": ["Response.head"],
+    "response.py": ["Response.head", "Response.in_memory", "Response.kept"],
     "log.py": ["_Logger.isEnabledFor", "_Logger.info"],
 }
 

@@ -27,7 +27,7 @@ def test_micropython(module, name):
     # Relative paths, as on the board ("lib/..."): MicroPython keeps each
     # module's file name as an interned string, so an absolute path would make
     # the heap these tests see depend on where the repository was cloned.
-    env = dict(os.environ, MICROPYPATH=".frozen:../../lib:.")
+    env = dict(os.environ, MICROPYPATH=".frozen:../../lib:.:../..")  # (../..: config.py)
     run = subprocess.run([micropython(), "-X", "heapsize=" + PICO_HEAP, "runner.py", module, name],
                          cwd=MP_DIR, env=env, capture_output=True, text=True, timeout=120)
     output = run.stdout + run.stderr

@@ -10,29 +10,26 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 HARDWARE = {"machine", "network", "rp2", "bluetooth", "esp", "esp32", "pyb"}
 
 
-def config_settings():
-    tree = ast.parse((ROOT / "config.py").read_text())
+def assignments(path):
+    """NAME = value at the top of a Python file, read without running it."""
+    tree = ast.parse((ROOT / path).read_text())
     return {n.targets[0].id: ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)}
 
 
-def core_defaults():
-    """The settings of httpd.Server: its lower-case class attributes."""
-    tree = ast.parse((ROOT / "lib/httpd/server.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == "Server":
-            plain = {n.targets[0].id: n.value for n in node.body if isinstance(n, ast.Assign)}
-            annotated = {n.target.id: n.value for n in node.body  # (name: "type" = value)
-                         if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value}
-            return {name: ast.literal_eval(value) for name, value in dict(plain, **annotated).items()
-                    if not name.startswith("_")}
-    raise AssertionError("class Server not found in server.py")
+def config_settings():
+    """Every setting of the firmware: the core's (lib/httpd/defaults.py, which
+    config.py imports) and config.py's own."""
+    return dict(assignments("lib/httpd/defaults.py"), **assignments("config.py"))
 
 
-def test_config_py_sets_every_server_setting_to_the_core_default():
-    config = config_settings()
-    for name, default in core_defaults().items():
-        assert name.upper() in config, "config.py lacks %s" % name.upper()
-        assert config[name.upper()] == default, name
+def test_each_default_is_written_once():
+    core = assignments("lib/httpd/defaults.py")
+    app = assignments("config.py")
+    assert set(core) & set(app) == set(), "config.py repeats a default of the core"
+    assert "from httpd.defaults import *" in (ROOT / "config.py").read_text()
+    server = (ROOT / "lib/httpd/server.py").read_text()
+    for name in core:  # each read by its name: `grep NAME lib/` finds where it is used
+        assert 'setting("%s")' % name in server, name
 
 
 def test_the_configuration_reference_documents_every_setting_with_its_default():

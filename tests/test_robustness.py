@@ -47,7 +47,7 @@ def test_200_clients_that_send_half_a_head_and_disconnect_leak_nothing(start_ser
         assert srv.wait_client_sockets(0, timeout=0.5) == 0, "client %d was not closed at once" % i
     r, seconds = client.timed_get(srv.port, "/")
     assert r.status == 200
-    assert seconds < 0.2
+    assert seconds < 1.0  # a slot still held would wait for the 1.5 s deadline
     assert srv.wait_client_sockets(0, timeout=2.0) == 0
     assert srv.socket_count() == 1  # only the listener is left
     counts = status(srv)
@@ -89,7 +89,7 @@ def test_eight_idle_connections_do_not_lock_out_a_new_visitor(start_server):
     try:
         r, seconds = client.timed_get(srv.port, "/")
         assert r.status == 200
-        assert seconds < 0.5
+        assert seconds < 1.0  # measured about 0.25 s (the eviction grace); a slot waited for is 1 s
         counts = status(srv)
         assert counts["evicted"] >= 5  # 8 idle + 2 visitors through 4 slots
         # Every idle connection is closed by the server, evicted or timed out.
@@ -110,7 +110,7 @@ def test_idle_keep_alive_connection_is_closed_after_the_idle_timeout(start_serve
         t0 = time.monotonic()
         assert c.closed_by_server(timeout=5)
         waited = time.monotonic() - t0
-    assert 1.2 < waited < 1.5 + 1.0
+    assert 1.2 < waited < 1.5 + 2.0  # (room above for a loaded 2-CPU machine)
     assert status(srv)["idle_closed"] >= 1
 
 

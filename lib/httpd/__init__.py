@@ -8,7 +8,7 @@ import gc
 from .request import Request
 from .response import Response
 from .router import Router
-from .server import SETTINGS, Server, Stats
+from .server import Server, Stats
 from .status import HTTPError
 
 # Loading (or compiling) these modules leaves garbage between their code;

@@ -158,6 +158,10 @@ class Request:
         self._decoded = 0  # 1: headers, 2: args decoded for the current request
         self.reset()
 
+    def use(self, buf):
+        """Parse from `buf` from now on (the head's buffer grew or shrank)."""
+        self._buf = buf
+
     def reset(self):
         # What a request may leave behind (a store each, for every request:
         # version, keep_alive and expect_continue are always set by

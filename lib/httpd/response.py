@@ -74,6 +74,14 @@ class Response:
         return cls(text, status, HTML, headers)
 
     @classmethod
+    def error(cls, status, detail=None, headers=None):
+        """A short plain-text answer: '404 Not Found: no such page'."""
+        text = "%d %s" % (status, reason(status))
+        if detail:
+            text = text + ": " + detail
+        return cls(text + "\n", status, TEXT, headers)
+
+    @classmethod
     def redirect(cls, location, status=303):
         return cls(b"", status, None, [("Location", location)])
 
@@ -105,6 +113,19 @@ class Response:
         if self._head is None:
             self._head = self._format_head()
         return self._head
+
+    def in_memory(self):
+        """Whether the whole body is in memory (not a stream, not a file)."""
+        return self.stream is None and self.file is None
+
+    def kept(self):
+        """The whole answer as bytes for an HTTP/1.1 keep-alive request, once
+        this Response has been sent before (a Response made once and
+        returned again, so likely again); None until then, or if it is not
+        small and in memory."""
+        if self._wire is None and self._head is not None:
+            self.wire()
+        return self._wire or None
 
     def wire(self):
         """Keep the whole answer as sent to an HTTP/1.1 client that keeps the

@@ -5,8 +5,8 @@
 #
 #   accept (_accept) -> _connection: take a slot, or free the one
 #   idle longest, or answer 503 -> _serve, the keep-alive loop: read under the
-#   idle, then the head deadline, while _parse_head checks each line against
-#   the limits -> _read_body under the body deadline -> _answer: route and
+#   idle, then the head deadline, while the slot's Head (head.py) checks each
+#   line against the limits -> _read_body under the body deadline -> _answer: route and
 #   call the handler (awaited under the handler deadline if it is async) ->
 #   _queue hands a small answer to the socket at once, _send writes the rest
 #   under the write deadline -> next request, or close in the `finally` of
@@ -24,11 +24,11 @@ import socket
 from errno import ECONNABORTED, ECONNRESET, EHOSTUNREACH, ENOTCONN, ETIMEDOUT
 from time import ticks_add, ticks_diff, ticks_ms
 
-from . import log, origin
+from . import defaults, log, origin
+from .head import Head
 from .aio import SO_LINGER, abort as _abort, close as _close, drain as _drain, forget_wait, wait_readable
-from .request import Request
 from .response import TEXT, Response
-from .status import HTTPError, reason
+from .status import HTTPError
 
 # What a connection's task is waiting for; recorded when the reaper cuts it.
 _IDLE = const(0)  # the first byte of a request (new connection or keep-alive)
@@ -48,11 +48,11 @@ _REAP_MS = const(200)  # how often deadlines are checked while connections are o
 _LINGER_MS = const(1000)  # how long to drain input before closing after an error
 _LINGER_BYTES = const(8192)  # and how much of it at most
 _OUT_SIZE = const(1024)  # gathers status line, headers and small bodies into one write
-_HEAD_START = const(512)  # a slot's head buffer to begin with; grows up to max_head
 _ACCEPT_PAUSE_MS = const(100)  # longest wait after a failed accept (no descriptor, no buffer)
 _OOM_PAUSE_MS = const(50)  # the accept and reaper tasks' pause after a MemoryError
 # Newcomers waiting for a slot at once, and newcomers being answered 503 at
-# once. With every slot taken and both full, the server accepts no one else:
+# once. With every slot taken and both full (or the waiting room full while
+# an idle slot holder is about to make room), the server accepts no one else:
 # newcomers wait in the network stack's queue (on the Pico W they cannot even
 # connect: lwIP has 5 sockets), so everyone it accepts gets an answer.
 _MAX_WAITING = const(4)
@@ -100,23 +100,19 @@ class Stats:
 
 
 class _Conn:
-    """One client connection. `slot` is the (buffer, memoryview, Request) it
-    borrowed from the pool; a connection being refused has none."""
+    """One client connection. `head` is the slot (a Head: buffer and Request)
+    it borrowed from the pool; a connection being refused has none."""
 
     def __init__(self, stream, task, peer=None):
         self.stream = stream
         self.task = task  # what the reaper or an eviction cancels
         self.peer = peer  # the address accept() gave
-        self.slot = None
+        self.head = None
         self.phase = _NEW
         self.deadline = None  # ticks_ms after which the reaper cuts the task
         self.since = ticks_ms()  # when the current phase began
         self.cut = None  # the phase the reaper cut, or _EVICTED
-        self.n = 0  # bytes in the buffer
-        self.used = 0  # bytes of the buffer that belong to the current request
         self.started = self.since  # when the current request's first byte came
-        self.pos = 0  # where parsing of the buffered head goes on
-        self.lines = 0  # lines of the head parsed so far
         self.unconfirmed = 0  # bytes answered since the client last sent anything
         self.fresh = True  # nothing received yet: idle since it was accepted
 
@@ -128,36 +124,30 @@ class _Conn:
 
 
 class Server:
-    # Settings with their defaults. config.py overrides any of them by its
-    # upper-case name (README, "Configuration reference", says what each
-    # protects against).
-    host = "0.0.0.0"
-    port = 80
-    backlog = 4
-    max_connections = 4
-    slot_wait_ms = 1000
-    retry_after_s = 2
-    idle_timeout_ms = 5000
-    head_timeout_ms = 3000
-    body_timeout_ms = 5000
-    handler_timeout_ms = 10000
-    write_timeout_ms = 5000
-    max_request_line = 512
-    max_header_line = 1024
-    max_head = 2048
-    max_headers = 32
-    max_body = 4096
-    # Host names answered besides IP literals and localhost ("*": any);
-    # others get 421, against DNS rebinding (origin.py).
-    allowed_hosts: "tuple[str, ...]" = ()
-    access_log = False  # an INFO line per request costs more than parsing it: see README
-
     def __init__(self, router, config=None, logger=None):
-        if config is not None:
-            for name in SETTINGS:
-                value = getattr(config, name.upper(), None)
-                if value is not None:
-                    setattr(self, name, value)
+        """config: an object with the settings of defaults.py (config.py
+        imports them all); a name it lacks keeps its default."""
+        def setting(name):
+            return getattr(config, name, getattr(defaults, name))
+
+        self.host = setting("HOST")
+        self.port = setting("PORT")
+        self.backlog = setting("BACKLOG")
+        self.max_connections = setting("MAX_CONNECTIONS")
+        self.slot_wait_ms = setting("SLOT_WAIT_MS")
+        self.retry_after_s = setting("RETRY_AFTER_S")
+        self.idle_timeout_ms = setting("IDLE_TIMEOUT_MS")
+        self.head_timeout_ms = setting("HEAD_TIMEOUT_MS")
+        self.body_timeout_ms = setting("BODY_TIMEOUT_MS")
+        self.handler_timeout_ms = setting("HANDLER_TIMEOUT_MS")
+        self.write_timeout_ms = setting("WRITE_TIMEOUT_MS")
+        self.max_request_line = setting("MAX_REQUEST_LINE")  # these five: enforced by Head
+        self.max_header_line = setting("MAX_HEADER_LINE")
+        self.max_head = setting("MAX_HEAD")
+        self.max_headers = setting("MAX_HEADERS")
+        self.max_body = setting("MAX_BODY")
+        self.allowed_hosts = tuple(setting("ALLOWED_HOSTS"))
+        self.access_log = setting("ACCESS_LOG")  # a line per request costs more than parsing it
         self.router = router
         self.log = logger or log.get_logger("httpd")
         self.stats = Stats()
@@ -169,8 +159,7 @@ class Server:
         self._open = 0  # connections accepted and not yet closed
         self._pool = []
         for _ in range(self.max_connections):
-            buf = bytearray(min(_HEAD_START, self.max_head))
-            self._pool.append((buf, memoryview(buf), Request(buf)))
+            self._pool.append(Head(self))
         self._out = bytearray(_OUT_SIZE)
         self._out_mv = memoryview(self._out)
         busy = Response(b"503 Service Unavailable: server busy, retry shortly\n", 503, TEXT,
@@ -221,7 +210,7 @@ class Server:
         # poll entry, the accepted socket, its Stream and Task).
         while True:
             try:
-                if self._open >= self.max_connections + _MAX_WAITING + _MAX_REFUSING:
+                if self._crowded():
                     await self._room()
                     continue
                 await wait_readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
@@ -244,6 +233,22 @@ class Server:
             except MemoryError:
                 self._out_of_memory()
                 await asyncio.sleep_ms(_OOM_PAUSE_MS)  # allocates nothing
+
+    def _crowded(self):
+        """Whether to leave newcomers in the network stack's queue for now:
+        slots and waiting room are full, and either the 503 room is full
+        too, or a slot holder is idle. (An idle one will be closed for a
+        newcomer once its grace is over: then the waiting room moves, and a
+        newcomer waiting in the queue is served, not refused.)"""
+        full = self.max_connections + _MAX_WAITING
+        if self._open < full:
+            return False
+        if self._open >= full + _MAX_REFUSING:
+            return True
+        for c in self._conns:
+            if c.head is not None and c.phase == _IDLE:
+                return True
+        return False
 
     async def _room(self):
         """Wait until a connection closes, or a moment has passed."""
@@ -357,14 +362,14 @@ class Server:
         if self.closing:
             return False
         if self._pool:
-            c.slot = self._pool.pop()
+            c.head = self._pool.pop()
             return True
         victim = None
         oldest = -1
         now = ticks_ms()
         for phase, grace in ((_IDLE, _EVICT_GRACE_MS), (_WRITE, _STALL_GRACE_MS), (_STREAM, 0)):
             for other in self._conns:
-                if other.slot is not None and other.phase == phase and other.cut is None:
+                if other.head is not None and other.phase == phase and other.cut is None:
                     # A newcomer that waited for its slot and has sent nothing
                     # has been idle since it was accepted.
                     age = ticks_diff(now, other.started if other.fresh else other.since)
@@ -377,8 +382,8 @@ class Server:
             return False
         # The victim is suspended in a read or a wait; cancelling it there means
         # it never touches the buffer again, so the slot can move at once.
-        c.slot = victim.slot
-        victim.slot = None
+        c.head = victim.head
+        victim.head = None
         victim.cut = _EVICTED
         victim.deadline = None
         victim.task.cancel()
@@ -389,21 +394,12 @@ class Server:
     def _release(self, c):
         if c in self._conns:
             self._conns.remove(c)
-        slot = c.slot
-        if slot is not None:
-            c.slot = None
-            buf, _, req = slot
-            req.reset()
-            if len(buf) > _HEAD_START:
-                # A buffer grown for one client goes back to its first size, so
-                # an idle server holds as little heap as when it started.
-                try:
-                    buf = bytearray(_HEAD_START)
-                    req._buf = buf
-                    slot = (buf, memoryview(buf), req)
-                except MemoryError:
-                    pass  # keep the big one
-            self._pool.append(slot)
+        head = c.head
+        if head is not None:
+            c.head = None
+            head.forget()
+            head.shrink()
+            self._pool.append(head)
 
     def _on_cut(self, c):
         """The reaper or an eviction cancelled c; answer if HTTP says to."""
@@ -416,7 +412,8 @@ class Server:
             self._try_send(c, 408, "request not received in time")
         elif cut == _HANDLER:
             stats.timed_out += 1
-            self.log.warning("handler timed out: %s %s", c.slot[2].method, c.slot[2].path)
+            req = c.head.request
+            self.log.warning("handler timed out: %s %s", req.method, req.path)
             self._try_send(c, 503, "handler timed out")
         elif cut == _WRITE or cut == _STREAM:
             stats.timed_out += 1
@@ -424,7 +421,7 @@ class Server:
 
     def _try_send(self, c, status, detail):
         # A last answer before closing: one non-blocking write, never awaited.
-        r = default_error_response(None, status, detail)
+        r = Response.error(status, detail)
         try:
             c.stream.s.write(r.head() + _CLOSE + r.body)
         except OSError:
@@ -490,36 +487,33 @@ class Server:
         request, an attribute lookup does.)"""
         stream = c.stream
         stats = self.stats
-        req = c.slot[2]
+        head = c.head
+        head.forget()
+        req = head.request
         req.peer = c.peer
         while True:
-            req.reset()
-            c.pos = c.lines = 0
             c.phase = _NEW
-            if c.n:
+            if head.n:
                 if c.unconfirmed > _PIPELINE_LIMIT:
                     return  # it may not be reading: see _UNCONFIRMED_MAX
                 c.started = ticks_ms()  # pipelined: it is here already
             try:
-                while not (c.n and self._parse_head(c)):
-                    if not c.n:
+                while not (head.n and head.parse()):
+                    if not head.n:
                         if c.phase != _IDLE:
                             c.wait(_IDLE, self.idle_timeout_ms)
-                        # (the whole buffer: a slice would be garbage)
-                        got = await stream.readinto(c.slot[1])
-                    else:
-                        if c.phase != _HEAD:
-                            c.wait(_HEAD, self.head_timeout_ms)  # from the first byte on
-                        got = await stream.readinto(c.slot[1][c.n :])
+                    elif c.phase != _HEAD:
+                        c.wait(_HEAD, self.head_timeout_ms)  # from the first byte on
+                    got = await stream.readinto(head.space())
                     if got == 0:
-                        if c.n:  # vanished mid-request: close quietly, count it
+                        if head.n:  # vanished mid-request: close quietly, count it
                             stats.dropped += 1
                         return
                     if got:
-                        if not c.n:
+                        if not head.n:
                             c.started = ticks_ms()
                             c.fresh = False
-                        c.n += got
+                        head.received(got)
                         c.unconfirmed = 0
                 if req.content_length and not await self._read_body(c):
                     return
@@ -551,85 +545,16 @@ class Server:
                 self._log_request(req, resp.status, ticks_diff(ticks_ms(), c.started))
             if not keep:
                 return
-            # Keep bytes of pipelined requests that arrived with this one.
-            left = c.n - c.used
-            if left:
-                c.slot[0][0:left] = c.slot[1][c.used : c.n]
-            c.n = left
-            c.used = 0
-
-    def _parse_head(self, c):
-        """Parse the lines of the head buffered so far; True once its blank
-        line is in. Raises HTTPError for a head that breaks a limit or HTTP.
-        (This and the functions it calls for every request keep their frames
-        within 11 words: see tools/frames.py.)"""
-        buf = c.slot[0]
-        nl = buf.find(b"\n", c.pos, c.n)
-        while nl >= 0:
-            if self._line(c, buf, nl):
-                return True
-            nl = buf.find(b"\n", c.pos, c.n)
-        self._partial(c, buf)
-        return False
-
-    def _line(self, c, buf, nl):
-        # One complete line, buf[c.pos:nl] and its LF: True if it is the blank
-        # line that ends the head.
-        pos = c.pos
-        c.pos = nl + 1
-        if nl > pos and buf[nl - 1] == 13:
-            nl -= 1  # now the end of the line without CR LF
-        if c.lines == 0:
-            if nl > pos:  # (empty lines before a request are ignored)
-                if nl - pos > self.max_request_line:
-                    raise HTTPError(414, "request line too long")
-                c.slot[2].request_line(buf, pos, nl)
-                c.lines = 1
-            return False
-        if nl == pos:
-            c.used = c.pos
-            c.slot[2].finish(self.max_body)
-            return True
-        if nl - pos > self.max_header_line:
-            raise HTTPError(431, "header line too long")
-        if c.lines > self.max_headers:
-            raise HTTPError(431, "too many headers")
-        c.slot[2].header(buf, pos, nl)
-        c.lines += 1
-        return False
-
-    def _partial(self, c, buf):
-        # The head is not complete: refuse an incomplete line as soon as it is
-        # too long (not counting a CR whose LF is still on the way), and grow
-        # a full buffer.
-        n = c.n
-        pending = n - c.pos
-        if pending and buf[n - 1] == 13:
-            pending -= 1
-        if c.lines == 0 and pending > self.max_request_line:
-            raise HTTPError(414, "request line too long")
-        elif pending > self.max_header_line:
-            raise HTTPError(431, "header line too long")
-        if n == len(buf):
-            if n >= self.max_head:
-                raise HTTPError(431, "request head too large")
-            # Buffers start small and grow (up to max_head) for the clients
-            # that need it, browsers with many headers; the slot keeps it.
-            buf = bytearray(min(2 * n, self.max_head))
-            buf[0:n] = c.slot[0]
-            c.slot[2]._buf = buf
-            c.slot = (buf, memoryview(buf), c.slot[2])
+            head.next_request()
 
     async def _read_body(self, c):
         """Read Content-Length bytes into req.body. False if the client vanished."""
-        buf, mv, req = c.slot
-        length = req.content_length
+        head = c.head
+        length = head.request.content_length
         body = bytearray(length)
-        have = min(c.n - c.used, length)
-        body[0:have] = mv[c.used : c.used + have]
-        c.used += have
+        have = head.body_part(body)
         if have < length:
-            if req.expect_continue:
+            if head.request.expect_continue:
                 await self._write(c, _CONTINUE)
             c.wait(_BODY, self.body_timeout_ms)
             view = memoryview(body)
@@ -640,7 +565,7 @@ class Server:
                     return False
                 if got:
                     have += got
-        req.body = body
+        head.request.body = body
         return True
 
     def _answer(self, req):
@@ -692,17 +617,20 @@ class Server:
         """Hand a small response (one with a body in memory that fits the
         shared buffer with its head) to the socket in one write, without
         awaiting. False if it needs _send."""
-        if resp.stream is not None or resp.file is not None:
+        if not resp.in_memory():
             return False
-        if resp._wire and keep and c.slot[2].version == 11 and c.slot[2].method != "HEAD":
-            c.stream.write(resp._wire)  # a reused answer, already in wire form
-            c.unconfirmed += len(resp._wire)
+        req = c.head.request
+        if keep and req.version == 11 and req.method != "HEAD" and _write_kept(c, resp):
             return True
-        if resp._wire is None and resp._head is not None:
-            resp.wire()  # sent before, so likely again: keep its bytes whole
+        return self._gather(c, resp, keep)
+
+    def _gather(self, c, resp, keep):
+        # Head, Connection header and body (not for HEAD) copied into the
+        # shared buffer and written at once, if they fit.
+        tail = _tail(c.head.request, keep)
         n = _put(self._out, 0, resp.head())
-        n = _put(self._out, n, _tail(c.slot[2], keep))
-        if c.slot[2].method != "HEAD":
+        n = _put(self._out, n, tail)
+        if c.head.request.method != "HEAD":
             n = _put(self._out, n, resp.body)
         if n < 0:
             return False
@@ -713,7 +641,7 @@ class Server:
     async def _send(self, c, resp, keep):
         """Write any response: large bodies in pieces, files, streams.
         Returns whether the connection stays open."""
-        req = c.slot[2]
+        req = c.head.request
         chunked = False
         if resp.stream is not None:
             if req.version == 10:
@@ -815,6 +743,16 @@ def _no_delay(sock):
             pass
 
 
+def _write_kept(c, resp):
+    # A reused answer, already in wire form: written as it is.
+    wire = resp.kept()
+    if wire:
+        c.stream.write(wire)
+        c.unconfirmed += len(wire)
+        return True
+    return False
+
+
 def _put(out, n, data):
     """Copy data into the output buffer at n: the new end, or -1 if it does
     not fit (or n is -1 already)."""
@@ -847,13 +785,6 @@ def _as_response(result):
 
 
 def default_error_response(req, status, detail=None, headers=None):
-    """A short plain-text answer: '404 Not Found: no such page'."""
-    text = "%d %s" % (status, reason(status))
-    if detail:
-        text = text + ": " + detail
-    return Response(text + "\n", status, TEXT, headers)
+    """The server's error_handler until the application sets its own."""
+    return Response.error(status, detail, headers)
 
-
-# The names of the settings, taken from the class, so they are listed once.
-SETTINGS = tuple(n for n, v in Server.__dict__.items()
-                 if not n.startswith("_") and isinstance(v, (bool, int, str, tuple)))  # (bool is no int here)

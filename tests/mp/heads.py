@@ -1,47 +1,41 @@
 # Helpers for the request-parsing tests (test_request_*.py): build a head,
-# parse it with Request the way Server._parse_head splits lines, and check
-# the status a malformed one raises.
-from httpd.request import Request
-from httpd.server import Server
+# parse it with the server's own parser (a Head, as a connection slot does),
+# and check the status a malformed one raises.
+from httpd.head import Head
+from httpd import defaults
 from checks import raises
 
-MAX_BODY = Server.max_body
+MAX_BODY = defaults.MAX_BODY
 
 
-# -- helpers ------------------------------------------------------------------
+class Limits:
+    """The head limits of the server, or none to speak of: the Request tests
+    check Request's own rules, the limit tests use Server's."""
+
+    max_request_line = max_header_line = max_head = 1 << 16
+    max_headers = 1 << 10
+
+    def __init__(self, max_body=MAX_BODY):
+        self.max_body = max_body
 
 
-def feed(req, buf, n, max_body=MAX_BODY):
-    """Parse the head in buf[0:n] the way Server._parse_head does: lines split
-    on LF, one trailing CR dropped, empty lines before the request line
-    ignored, the request line first, then header lines, then finish(max_body)
-    at the blank line. Returns the offset just past the blank line."""
-    req.reset()
+def fill(h, raw, piece=1 << 16):
+    """Give Head h the bytes of raw `piece` at a time, as reads would,
+    until it has parsed a whole head. Returns h."""
     pos = 0
-    first = True
-    while True:
-        nl = buf.find(b"\n", pos, n)
-        if nl < 0:
-            raise AssertionError("test head has no blank line")
-        end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
-        if first:
-            if end > pos:
-                req.request_line(buf, pos, end)
-                first = False
-        elif end == pos:
-            req.finish(max_body)
-            return nl + 1
-        else:
-            req.header(buf, pos, end)
-        pos = nl + 1
+    while not (h.n and h.parse()):
+        space = h.space()
+        n = min(len(space), piece, len(raw) - pos)
+        assert n, "the bytes ended before the head did"
+        space[0:n] = raw[pos : pos + n]
+        h.received(n)
+        pos += n
+    return h
 
 
 def parse(raw, max_body=MAX_BODY):
-    """A fresh Request parsed from the raw head bytes."""
-    buf = bytearray(raw)
-    req = Request(buf)
-    feed(req, buf, len(buf), max_body)
-    return req
+    """The Request a Head parses from the raw head bytes."""
+    return fill(Head(Limits(max_body)), raw).request
 
 
 def head(line, *headers):

@@ -16,28 +16,25 @@ import micropython
 from httpd.request import Request
 from httpd.response import Response
 from httpd.router import Router
-from httpd.server import Server, _Conn
+from httpd.head import Head
+from httpd.server import Server
 
 _SERVER = Server(Router())
 
 
 def head_parser(head):
-    """(parse, request): parse() parses `head` in a reused slot with the
-    server's own Server._parse_head, as it does for every request."""
-    buf = bytearray(Server.max_head)
-    buf[0 : len(head)] = head
-    req = Request(buf)
-    c = _Conn(None, None)
-    c.slot = (buf, memoryview(buf), req)
+    """(parse, request): parse() parses `head` in a reused slot (a Head with
+    the server's limits), as the server does for every request."""
+    h = Head(_SERVER)
     n = len(head)
+    h.space()[0:n] = head
 
     def parse():
-        req.reset()
-        c.pos = c.lines = 0
-        c.n = n
-        assert _SERVER._parse_head(c)
+        h.forget()
+        h.received(n)
+        assert h.parse()
 
-    return parse, req
+    return parse, h.request
 
 
 def locked(fn):

@@ -1,5 +1,5 @@
 # What handlers use of a request (args, json(), form()), the allocations of
-# parsing a typical head, and the head limits Server._parse_head enforces.
+# parsing a typical head, and the head limits Head.parse enforces.
 #
 # References: RFC 9110 (HTTP semantics), RFC 9112 (HTTP/1.1 message syntax).
 
@@ -8,8 +8,12 @@ import gc
 from httpd.request import Request
 from httpd.status import HTTPError
 from checks import raises
+from httpd.router import Router
 from httpd.server import Server
-from heads import feed, parse, head, get
+from httpd.head import Head
+from heads import Limits, fill, parse, head, get
+
+LIMITS = Server(Router())  # the server's own head limits, from httpd/defaults.py
 
 
 # -- args, json(), form() -----------------------------------------------------------------
@@ -105,59 +109,32 @@ def test_parsing_a_typical_head_allocates_little():
                "Accept-Encoding: gzip, deflate",
                "Accept-Language: en-GB,en;q=0.5",
                "Connection: keep-alive")
-    buf = bytearray(Server.max_head)
-    req = Request(buf)
-    n = len(raw)
-    buf[0:n] = raw
-    feed(req, buf, n)  # warm up (first-call effects)
+    h = fill(Head(Limits()), raw)  # warm up (first-call effects)
+    req = h.request
     gc.collect()
     before = gc.mem_alloc()
-    feed(req, buf, n)
+    h.forget()
+    h.received(len(raw))
+    assert h.parse()
     used = gc.mem_alloc() - before
     assert req.path == "/api/status" and req.keep_alive
     assert used <= 900, "parsing allocated %d bytes" % used
 
 
-# -- limits enforced by Server._parse_head -------------------------------------------------
+# -- limits enforced by Head.parse ---------------------------------------------------------
 # The request line, header line, header count and head size limits live in
-# Server._parse_head, not in Request; these run it on a fake stream.
+# Head (the slot the server reads into), not in Request; these feed a Head
+# the bytes of a head in pieces, as reads would bring them.
 
 
-class _FakeStream:
-    def __init__(self, data, piece=100):
-        self.data = data
-        self.pos = 0
-        self.piece = piece
-
-    async def readinto(self, mv):
-        n = min(len(mv), self.piece, len(self.data) - self.pos)
-        mv[0:n] = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return n
+def _read_head(raw, piece=100):
+    """A fresh Head with the server's limits, given raw `piece` bytes at a time."""
+    return fill(Head(LIMITS), raw, piece)
 
 
-async def _read_head(raw):
-    """Read raw the way Server._serve does (default settings): parse what is
-    buffered with Server._parse_head, read more until it says the head is
-    complete. Returns the Request."""
-    from httpd.router import Router
-    from httpd.server import Server, _Conn
-
-    server = Server(Router())
-    c = _Conn(_FakeStream(raw), None)
-    c.slot = server._pool.pop()
-    req = c.slot[2]
-    req.reset()
-    while not server._parse_head(c):
-        got = await c.stream.readinto(c.slot[1][c.n :])
-        assert got, "the stream ended before the head did"
-        c.n += got
-    return req
-
-
-async def _read_head_raises(status, raw):
+def _read_head_raises(status, raw):
     try:
-        await _read_head(raw)
+        _read_head(raw)
     except HTTPError as e:
         assert e.status == status, "expected HTTPError %d, got %d (%s)" % (
             status, e.status, e.detail)
@@ -169,62 +146,70 @@ def _line_of(length, prefix="GET /", suffix=" HTTP/1.1"):
     return prefix + "a" * (length - len(prefix) - len(suffix)) + suffix
 
 
-async def test_request_line_at_max_request_line_is_accepted():
-    line = _line_of(Server.max_request_line)
-    req = await _read_head(head(line, "Host: a"))
-    assert len(req.path) == Server.max_request_line - len("GET  HTTP/1.1")
+def test_request_line_at_max_request_line_is_accepted():
+    line = _line_of(LIMITS.max_request_line)
+    req = _read_head(head(line, "Host: a")).request
+    assert len(req.path) == LIMITS.max_request_line - len("GET  HTTP/1.1")
 
 
-async def test_request_line_over_max_request_line_is_414():
-    line = _line_of(Server.max_request_line + 1)
-    await _read_head_raises(414, head(line, "Host: a"))
+def test_request_line_over_max_request_line_is_414():
+    line = _line_of(LIMITS.max_request_line + 1)
+    _read_head_raises(414, head(line, "Host: a"))
 
 
-async def test_header_line_at_max_header_line_is_accepted():
-    line = "X-Long: " + "v" * (Server.max_header_line - 8)
-    req = await _read_head(get("Host: a", line))
-    assert len(req.headers["x-long"]) == Server.max_header_line - 8
+def test_header_line_at_max_header_line_is_accepted():
+    line = "X-Long: " + "v" * (LIMITS.max_header_line - 8)
+    req = _read_head(get("Host: a", line)).request
+    assert len(req.headers["x-long"]) == LIMITS.max_header_line - 8
 
 
-async def test_header_line_over_max_header_line_is_431():
-    line = "X-Long: " + "v" * (Server.max_header_line - 7)
-    await _read_head_raises(431, get("Host: a", line))
+def test_header_line_over_max_header_line_is_431():
+    line = "X-Long: " + "v" * (LIMITS.max_header_line - 7)
+    _read_head_raises(431, get("Host: a", line))
 
 
-async def test_max_headers_header_lines_are_accepted():
-    lines = ["Host: a"] + ["X-%d: 1" % i for i in range(Server.max_headers - 1)]
-    req = await _read_head(get(*lines))
-    assert len(req.headers) == Server.max_headers
+def test_max_headers_header_lines_are_accepted():
+    lines = ["Host: a"] + ["X-%d: 1" % i for i in range(LIMITS.max_headers - 1)]
+    req = _read_head(get(*lines)).request
+    assert len(req.headers) == LIMITS.max_headers
 
 
-async def test_more_than_max_headers_header_lines_is_431():
-    lines = ["Host: a"] + ["X-%d: 1" % i for i in range(Server.max_headers)]
-    await _read_head_raises(431, get(*lines))
+def test_more_than_max_headers_header_lines_is_431():
+    lines = ["Host: a"] + ["X-%d: 1" % i for i in range(LIMITS.max_headers)]
+    _read_head_raises(431, get(*lines))
 
 
-async def test_head_larger_than_max_head_is_431():
+def test_head_larger_than_max_head_is_431():
     # Few enough lines, each short enough, but together over max_head.
     value = "v" * 100
-    count = Server.max_head // 100 + 1
-    assert count <= Server.max_headers
+    count = LIMITS.max_head // 100 + 1
+    assert count <= LIMITS.max_headers
     lines = ["Host: a"] + ["X-%d: %s" % (i, value) for i in range(count)]
-    await _read_head_raises(431, get(*lines))
+    _read_head_raises(431, get(*lines))
 
 
-async def test_read_head_parses_head_split_over_many_reads():
+def test_a_head_split_over_many_reads_is_parsed_whole():
     raw = head("POST /p?q=1 HTTP/1.1", "Host: a", "Content-Length: 4", "X-A: 1")
-    from httpd.router import Router
-    from httpd.server import Server, _Conn
-
-    server = Server(Router())
-    c = _Conn(_FakeStream(raw, piece=3), None)
-    c.slot = server._pool.pop()
-    c.slot[2].reset()
-    reads = 0
-    while not server._parse_head(c):
-        c.n += await c.stream.readinto(c.slot[1][c.n :])
-        reads += 1
-    assert reads == (len(raw) + 2) // 3
-    req = c.slot[2]
+    h = _read_head(raw + b"body", piece=3)
+    req = h.request
     assert (req.method, req.path, req.query, req.content_length) == ("POST", "/p", "q=1", 4)
-    assert c.used == len(raw)
+    assert h.used == len(raw)  # the head ends there; what follows is the body
+    body = bytearray(4)
+    assert h.body_part(body) == h.n - len(raw) and body[: h.n - len(raw)] == b"body"[: h.n - len(raw)]
+
+
+def test_pipelined_requests_are_kept_for_next():
+    raw = get("Host: a", target="/one") + get("Host: a", target="/two")
+    h = _read_head(raw, piece=len(raw))
+    assert h.request.path == "/one"
+    h.next_request()
+    assert h.n == len(raw) // 2 and h.parse() and h.request.path == "/two"
+
+
+def test_a_grown_buffer_shrinks_back():
+    lines = ["Host: a"] + ["X-%d: %s" % (i, "v" * 60) for i in range(20)]
+    h = _read_head(get(*lines))
+    assert len(h.buf) > 512 and h.request.headers["x-19"] == "v" * 60
+    h.forget()
+    h.shrink()
+    assert len(h.buf) == 512 and h.n == 0

@@ -7,7 +7,8 @@
 from httpd.request import Request
 from httpd.status import HTTPError
 from checks import raises
-from heads import feed, parse, head, get, parses_to, MAX_BODY
+from heads import Limits, fill, parse, head, get, parses_to, MAX_BODY
+from httpd.head import Head
 
 
 # -- header lines -----------------------------------------------------------------
@@ -330,16 +331,12 @@ def test_non_utf8_header_value_is_400_or_readable():
 
 
 def test_reset_request_forgets_the_previous_request():
-    buf = bytearray(512)
-    req = Request(buf)
-    first = head("POST /a?x=1 HTTP/1.0", "Host: a", "Content-Length: 5", "X-One: 1")
-    buf[0:len(first)] = first
-    feed(req, buf, len(first))
+    h = fill(Head(Limits()), head("POST /a?x=1 HTTP/1.0", "Host: a", "Content-Length: 5", "X-One: 1"))
+    req = h.request
     assert req.headers["x-one"] == "1"
     assert req.args == {"x": "1"}
-    second = get("Host: b", target="/b")
-    buf[0:len(second)] = second
-    feed(req, buf, len(second))
+    h.forget()  # the next request on the same slot
+    fill(h, get("Host: b", target="/b"))
     assert req.method == "GET"
     assert req.path == "/b"
     assert req.query == ""

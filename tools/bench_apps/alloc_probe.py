@@ -60,24 +60,20 @@ def measure(part, fn):
 
 
 def head_parser(server, head):
-    """(parse, request): parse() parses `head` in a reused slot with the
-    server's own Server._parse_head, as it does for every request."""
-    from httpd.server import _Conn
+    """(parse, request): parse() parses `head` in a reused slot (a Head with
+    the server's limits), as the server does for every request."""
+    from httpd.head import Head
 
-    buf = bytearray(2048)
-    buf[0 : len(head)] = head
-    req = Request(buf)
-    c = _Conn(None, None)
-    c.slot = (buf, memoryview(buf), req)
+    h = Head(server)
     n = len(head)
+    h.space()[0:n] = head
 
     def parse():
-        req.reset()
-        c.pos = c.lines = 0
-        c.n = n
-        server._parse_head(c)
+        h.forget()
+        h.received(n)
+        h.parse()
 
-    return parse, req
+    return parse, h.request
 
 
 def main():
