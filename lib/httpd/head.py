@@ -8,10 +8,11 @@
 #   head.parse()                  True once the blank line is in; HTTPError
 #                                 for a head that breaks a limit or HTTP
 #   head.body_part(body)          the body bytes that came with the head
-#   head.next_request()                   the next request (keeps pipelined bytes)
+#   head.next_request()           the next request (keeps pipelined bytes)
+#   head.forget()                 ready for another connection
 #
 # The buffer starts small and grows (up to max_head) for the clients that need
-# it, browsers with many headers; shrink() gives it back when the connection
+# it, browsers with many headers; forget() gives it back when the connection
 # ends, so an idle server holds as little heap as when it started.
 
 from micropython import const
@@ -127,12 +128,10 @@ class Head:
         self.request.reset()
 
     def forget(self):
-        """Forget everything: the slot is given to another connection."""
+        """Forget everything, for another connection; a buffer a client made
+        grow goes back to its first size."""
         self.n = self.used = self.pos = self.lines = 0
         self.request.reset()
-
-    def shrink(self):
-        """Back to the first size if a client made the buffer grow."""
         if len(self.buf) > START:
             try:
                 self._use(bytearray(START))

@@ -398,7 +398,6 @@ class Server:
         if head is not None:
             c.head = None
             head.forget()
-            head.shrink()
             self._pool.append(head)
 
     def _on_cut(self, c):
