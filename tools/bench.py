@@ -104,6 +104,7 @@ MPY_CROSS32 = UNIX32 / "mpy-cross"
 LIB32 = BENCH / "lib32"  # lib/ compiled by MPY_CROSS32
 MICRODOT32 = BENCH / "microdot32"
 APPS32 = BENCH / "apps32"  # the bench apps compiled by MPY_CROSS32, run with -m
+STUBS32 = BENCH / "stubs32"  # tests/stubs/network.py alone: wifi and portal import it
 LADDER32 = tuple("%dK" % k for k in range(16, 132, 4)) + ("180K",)
 HEAP32_NAMES = ("ours", "ours-core", "microdot", "ours-frozen")
 # name: (module run with -m, MICROPYPATH, interpreter)
@@ -224,9 +225,12 @@ def prepare_unix32(build):
         if APPS32.exists():
             shutil.rmtree(APPS32)
         APPS32.mkdir(parents=True)
-        for name in BENCH_APPS32:
-            py = APPS / (name + ".py")
-            run = subprocess.run(build.mpy_cross_command() + ["-s", py.name, "-o", str(APPS32 / (name + ".mpy")),
+        if STUBS32.exists():
+            shutil.rmtree(STUBS32)
+        STUBS32.mkdir(parents=True)
+        for py, out in [(APPS / (n + ".py"), APPS32) for n in BENCH_APPS32] + \
+                [(ROOT / "tests" / "stubs" / "network.py", STUBS32)]:
+            run = subprocess.run(build.mpy_cross_command() + ["-s", py.name, "-o", str(out / (py.stem + ".mpy")),
                                                              str(py)], capture_output=True, text=True)
             if run.returncode != 0:
                 raise SystemExit("error: mpy-cross could not compile %s:\n%s" % (py, run.stdout + run.stderr))
@@ -863,19 +867,40 @@ def module_heap(interp, lib, label):
         if pkg in packages and "@" + pkg not in " ".join(argv):
             argv.append("@%s=%s/%s" % (pkg, lib if lib else ".frozen", pkg.replace(".", "/")))
         argv.append(name)
-    path = [".frozen"] + ([str(lib), str(ROOT)] if lib else []) + [str(APPS32), str(ROOT / "tests" / "stubs")]
+    path = [".frozen"] + ([str(lib), str(ROOT)] if lib else []) + [str(APPS32), str(STUBS32)]
     env = dict(os.environ, MICROPYPATH=":".join(path), PICO_WWW_ROOT=str(ROOT / "build" / "www"))
     run = subprocess.run([str(interp), "-X", "heapsize=" + PICO_HEAP, "-m", "module_heap"] + argv,
                          cwd=fresh_dir("probe"), env=env, capture_output=True, text=True, timeout=120)
     rows = []
     for line in run.stdout.splitlines():
+        q = _QSTR.match(line)
+        if q and rows:
+            rows[-1]["qstr"] = {k: int(v) for k, v in _QSTR_FIELD.findall(line)}
+            continue
         try:
             rows.append(json.loads(line))
         except ValueError:
             pass
+    # The interned names' table grows in doubling chunks, paid for by the
+    # module that overflows it: take the table out of each row and charge the
+    # module its own names instead, each at the table's average cost per name
+    # at the end (the spare room of the last chunk shared out).
+    last = rows[-1]["qstr"] if rows and "qstr" in rows[-1] else None
+    if last and last["n_qstr"]:
+        per_name = (last["n_total_bytes"] - last["n_str_data_bytes"]) / last["n_qstr"]
+        for prev, row in zip(rows, rows[1:]):
+            a, b = prev["qstr"], row["qstr"]
+            row["names"] = b["n_qstr"] - a["n_qstr"]
+            row["raw_bytes"] = row["bytes"]
+            row["bytes"] = round(row["bytes"] - (b["n_total_bytes"] - a["n_total_bytes"])
+                                 + row["names"] * per_name + (b["n_str_data_bytes"] - a["n_str_data_bytes"]))
     if run.returncode != 0:
         raise SystemExit("error: module_heap.py (%s) failed:\n%s" % (label, (run.stdout + run.stderr)[-2000:]))
     return rows
+
+
+_QSTR = re.compile(r"qstr pool: ")
+_QSTR_FIELD = re.compile(r"(n_\w+)=(\d+)")
 
 
 def started_modules():

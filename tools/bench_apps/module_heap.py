@@ -10,12 +10,17 @@
 # imports many of them): "@httpd=PATH" puts an empty stand-in module with
 # __path__ PATH in sys.modules["httpd"] (pkgstub.py); the next argument
 # naming the package itself removes it and imports the real __init__, whose
-# row is then its own code. "^NAME" arguments, first, are imported before the
+# row is then its own code. After each JSON line, micropython.qstr_info()
+# prints the interned names' table ("qstr pool: n_pool=..., n_qstr=...,
+# n_str_data_bytes=..., n_total_bytes=..."): that table grows in chunks that
+# double, so whichever module overflows it pays for the next chunk;
+# tools/bench.py charges every module for its own names instead. "^NAME" arguments, first, are imported before the
 # first reading: the hardware stand-ins a module needs on the unix port
 # (tests/stubs/network.py), not counted in any row.
 import gc
 import json
 import sys
+from micropython import qstr_info
 
 import pkgstub
 
@@ -31,6 +36,7 @@ def used():
 
 base = used()
 print(json.dumps({"module": "(start)", "bytes": base, "total": base}))
+qstr_info()
 stubs = {}
 for arg in sys.argv[1:]:
     if arg.startswith("^"):
@@ -53,3 +59,4 @@ for arg in sys.argv[1:]:
     row["bytes"] = after - before
     row["total"] = after
     print(json.dumps(row))
+    qstr_info()
