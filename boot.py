@@ -4,6 +4,13 @@
 # and printed, never raised.
 import sys
 
+try:  # first: which version runs (lib/otaboot.py), before its modules are imported
+    import otaboot
+
+    otaboot.select()
+except Exception as e:
+    sys.print_exception(e)
+
 
 def _join_wifi():
     import board

@@ -438,7 +438,8 @@ def cmd_deploy(args):
     install_deps(device, args.offline)
 
     # 3. Directories; .py sources that would shadow the .mpy files.
-    gone = board_exec(device, PREPARE % (repr(board_dirs(files)), repr(shadowing_sources(files))),
+    # versions/: where over-the-air updates go; its presence turns on boot counting (lib/otaboot.py).
+    gone = board_exec(device, PREPARE % (repr(board_dirs(files) + ["versions"]), repr(shadowing_sources(files))),
                       "DEPLOY-PREPARED")
     for path in gone:
         print("removed %s from the board (it would be imported instead of the .mpy)" % path)

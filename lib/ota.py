@@ -1,0 +1,402 @@
+# Over-the-air updates: a new version of the firmware's files, sent in
+# bounded pieces, checked, then switched to in one step (lib/otaboot.py
+# chooses the version at boot and rolls a failed one back).
+# MIT license
+#
+#   GET    /api/update                 what runs, the last rollback, the upload under way
+#   GET    /api/update/manifest        the running version's manifest (404 for the base code)
+#   POST   /api/update                 start: {"version", "files", "bytes", "size", "sha256"}
+#   PUT    /api/update/manifest?offset=N       the manifest, in pieces of at most MAX_BODY
+#   PUT    /api/update/files/NAME?offset=N     a file, in pieces; or ?keep=1: copy the
+#                                              running version's file (unchanged ones)
+#   POST   /api/update/commit          every file staged and verified: switch, restart
+#   DELETE /api/update                 drop the upload
+#
+# The manifest is text, one line per file: "SHA256HEX SIZE NAME\n". Names are
+# config.py, lib/... and www/... only: boot.py, main.py and lib/otaboot are
+# the recovery path and wifi.json is the board's own (403 for them, and for
+# any name with an empty, "." or ".." part). Every route needs API_TOKEN, and
+# only exists when it is set. Nothing is written before the space is checked,
+# and nothing of the running version is ever written: an upload that ends
+# half way leaves the board as it was, and the next start cleans it away.
+
+import asyncio
+import hashlib
+import os
+
+import guard
+import otaboot
+from httpd import HTTPError, Response
+from httpd.response import TEXT
+from micropython import const
+
+STAGE = otaboot.DIR + "/new"
+_MAX_FILES = const(256)  # manifest lines (a byte of RAM each while an update is under way)
+_MAX_NAME = const(96)
+_COPY = const(512)  # bytes per step of an on-board copy (a yield after each)
+_NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+_RESTART_MS = const(500)  # after the commit's answer, so it reaches the client
+
+
+def check_name(name):
+    """HTTPError 403 unless `name` is a file an update may write."""
+    if name in ("boot.py", "main.py") or name.startswith("lib/otaboot."):
+        raise HTTPError(403, "%s is the recovery path: it is not updated over the air (flash or make deploy)" % name)
+    if name.rsplit("/", 1)[-1] == "wifi.json":
+        raise HTTPError(403, "wifi.json is not updated over the air (the setup portal or make deploy writes it)")
+    parts = name.split("/")
+    if len(name) > _MAX_NAME or not (name == "config.py" or parts[0] in ("lib", "www") and len(parts) > 1):
+        raise HTTPError(403, "not a firmware file: only config.py, lib/... and www/... are updated")
+    for part in parts:
+        if part in ("", ".", "..") or any(c not in _NAME_CHARS for c in part):
+            raise HTTPError(403, "not a firmware file name: %r" % name)
+
+
+def _mkdirs(path):
+    """The directories of path (a file's), made as needed."""
+    i = path.find("/")
+    while i > 0:
+        try:
+            os.mkdir(path[:i])
+        except OSError:
+            pass  # already there
+        i = path.find("/", i + 1)
+
+
+def remove_tree(path):
+    try:
+        mode = os.stat(path)[0]
+    except OSError:
+        return
+    if mode & 0x4000:
+        for entry in os.listdir(path):
+            remove_tree(path + "/" + entry)
+        os.rmdir(path)
+    else:
+        os.remove(path)
+
+
+def _arg_int(request, name):
+    try:
+        return int(request.args.get(name, "0"))
+    except ValueError:
+        raise HTTPError(400, "%s must be a whole number" % name)
+
+
+class Updater:
+    def __init__(self, app):
+        self.app = app
+        self.token = getattr(app.config, "API_TOKEN", None)
+        self.reserve = getattr(app.config, "OTA_RESERVE_BYTES", 16384)
+        self.start = None  # the POST's {"version", "files", "bytes", "size", "sha256"}
+        # One byte per manifest line, 1 once that file is staged and verified.
+        # The lines themselves stay on flash (STAGE/manifest), read when a
+        # file arrives: RAM does not grow with the number of files.
+        self.entries = None
+        self.cur = None  # [name, sha256 object, bytes so far]: the file being received
+        self.manifest_in = False  # its bytes are in and their SHA-256 is right
+
+    def install(self):
+        add = self.app.router.add
+        add("/api/update", self.api_update, ("GET", "POST", "DELETE"))
+        add("/api/update/manifest", self.api_manifest, ("GET", "PUT"))
+        add("/api/update/files/<path:name>", self.api_file, ("PUT",))
+        add("/api/update/commit", self.api_commit, ("POST",))
+        from httpd.server import default_error_response
+
+        if self.app.server.error_handler is default_error_response:  # safe mode: no dashboard set it
+            self.app.server.error_handler = guard.error_response
+
+    # -- the session ---------------------------------------------------------------
+
+    def api_update(self, request):
+        guard.check_token(request, self.token)
+        if request.method == "GET":
+            st = otaboot.report()
+            st["staging"] = self._progress()
+            return Response.json(st)
+        if otaboot.switched():
+            raise HTTPError(409, "an update was switched to: the board is restarting into it")
+        self._drop()
+        if request.method == "DELETE":
+            return None
+        return self._begin(request.json())
+
+    def _progress(self):
+        if self.start is None:
+            return None
+        done = sum(self.entries) if self.entries else 0
+        return {"version": self.start["version"], "files": self.start["files"], "verified": done}
+
+    def _drop(self):
+        """Forget the upload and clean the update area: the staging folder and
+        any version that is neither the running one nor the previous one (a
+        leftover of an interrupted switch)."""
+        self.start = self.entries = self.cur = None
+        self.manifest_in = False
+        st = otaboot.state
+        keep = ("state.json", st.get("active"), st.get("previous"))
+        try:
+            names = os.listdir(otaboot.DIR)
+        except OSError:
+            return
+        for name in names:
+            if name not in keep:
+                remove_tree(otaboot.DIR + "/" + name)
+
+    def _begin(self, start):
+        try:
+            version = str(start["version"])[:40]
+            files, total, size = int(start["files"]), int(start["bytes"]), int(start["size"])
+            sha = bytes.fromhex(start["sha256"])
+        except (KeyError, TypeError, ValueError):
+            raise HTTPError(422, 'send {"version", "files", "bytes", "size", "sha256"} (the manifest\'s size and SHA-256)')
+        if not 0 < files <= _MAX_FILES or len(sha) != 32 or total < 0 or not 0 < size <= files * 180:
+            raise HTTPError(422, "1 to %d files, and the manifest's SHA-256 in hex" % _MAX_FILES)
+        # Free space first: the files, each rounded up to whole blocks, the
+        # manifest, and the reserve the board keeps for its own files.
+        vfs = os.statvfs(".")
+        block = vfs[1] or vfs[0] or 4096
+        free = vfs[4] * block
+        need = total + size + (files + 4) * block + self.reserve
+        if need > free:
+            raise HTTPError(507, "not enough free flash: this update needs about %d KB and %d KB is free"
+                            % (-(-need // 1024), free // 1024))
+        _mkdirs(STAGE + "/")
+        self.start = {"version": version, "files": files, "bytes": total, "size": size, "sha256": sha}
+        return Response.json({"version": version, "free": free, "need": need}, 201)
+
+    def _session(self, request):
+        guard.check_token(request, self.token)
+        if self.start is None:
+            raise HTTPError(409, "no update under way: POST /api/update first")
+
+    # -- receiving -------------------------------------------------------------------
+
+    def api_manifest(self, request):
+        if request.method == "GET":
+            guard.check_token(request, self.token)
+            path = otaboot.root + "manifest"
+            try:
+                return Response.from_file(path, os.stat(path)[6], TEXT)
+            except OSError:
+                raise HTTPError(404, "the base code runs: it has no manifest")
+        self._session(request)
+        if self.entries is not None:
+            raise HTTPError(409, "the manifest is in already")
+        start = self.start
+        # Once its bytes are in, the last piece sent again (its answer lost,
+        # or a 503 while reading it) reads the manifest again.
+        if not self.manifest_in:
+            if not self._append(request, "manifest", start["size"], start["sha256"]):
+                return Response.json({"have": self.cur[2], "done": False})
+            self.manifest_in = True
+        self._read_manifest()
+        return Response.json({"have": start["size"], "done": True, "files": len(self.entries)})
+
+    def _find(self, name=None, index=-1):
+        """(index, name, size, SHA-256) of the manifest line of `name` (or of
+        number `index`), read from flash; None if there is none. (A loop, not
+        a generator: one left unfinished would keep its file open.)"""
+        i = 0
+        with _open(STAGE + "/manifest", "r") as f:
+            while True:
+                line = f.readline(256)
+                if not line:
+                    return None
+                n, size, digest = _parse(line)
+                if n == name or i == index:
+                    return i, n, size, bytes.fromhex(digest)
+                i += 1
+
+    def _read_manifest(self):
+        count = total = 0
+        last = ""
+        try:
+            with _open(STAGE + "/manifest", "r") as f:
+                while True:
+                    line = f.readline(256)
+                    if not line:
+                        break
+                    name, size, digest = _parse(line)
+                    check_name(name)
+                    bytes.fromhex(digest)
+                    if name <= last:  # sorted, so no name comes twice
+                        raise ValueError("%s: names must be sorted, each once" % name)
+                    last = name
+                    count += 1
+                    total += size
+        except ValueError as e:
+            self._drop()
+            raise HTTPError(422, "manifest line not understood (SHA256HEX SIZE NAME, sorted by name): %s" % e)
+        except HTTPError:
+            self._drop()
+            raise
+        if count != self.start["files"] or total != self.start["bytes"]:
+            self._drop()
+            raise HTTPError(422, "the manifest lists %d files of %d bytes, the start said %d files of %d"
+                            % (count, total, self.start["files"], self.start["bytes"]))
+        self.entries = bytearray(count)
+
+    async def api_file(self, request):
+        self._session(request)
+        name = request.params["name"]
+        check_name(name)
+        if self.entries is None:
+            raise HTTPError(409, "send the manifest first")
+        entry = self._find(name)
+        if entry is None:
+            raise HTTPError(404, "%s is not in the manifest" % name)
+        i, _, size, digest = entry
+        if request.args.get("keep"):
+            self.entries[i] = 0
+            await self._keep(name, digest)
+            self.entries[i] = 1
+            return Response.json({"name": name, "have": size, "done": True, "kept": True})
+        if self.cur is None or self.cur[0] != name:
+            self.entries[i] = 0  # a file sent again is verified again
+        if self._append(request, name, size, digest):
+            self.entries[i] = 1
+            return Response.json({"name": name, "have": size, "done": True})
+        return Response.json({"name": name, "have": self.cur[2], "done": False})
+
+    def _append(self, request, name, size, digest):
+        """Append the request's body to the staged file `name` at ?offset=N
+        (the bytes staged so far, or 0 to start again), hashing as it goes.
+        Returns True once `size` bytes are in and their SHA-256 is right."""
+        offset = _arg_int(request, "offset")
+        body = request.body or b""
+        cur = self.cur
+        if cur is None or cur[0] != name or offset == 0:
+            if offset != 0:
+                return self._wrong_offset(name, 0)
+            cur = self.cur = [name, hashlib.sha256(), 0]
+            _mkdirs(STAGE + "/" + name)
+            mode = "wb"
+        elif offset != cur[2]:
+            return self._wrong_offset(name, cur[2])
+        else:
+            mode = "ab"
+        if offset + len(body) > size:
+            raise HTTPError(413, "%s is %d bytes in the manifest; this piece goes past its end" % (name, size))
+        path = STAGE + "/" + name
+        f = _open(path, mode)
+        try:
+            f.write(body)
+        except OSError as e:  # what part of the piece is on flash is unknown: the file starts again
+            self.cur = None
+            _full(e)
+            raise
+        finally:
+            f.close()
+        cur[1].update(body)
+        cur[2] += len(body)
+        if cur[2] < size:
+            return False
+        self.cur = None
+        if cur[1].digest() != digest:
+            os.remove(path)
+            raise HTTPError(422, "%s: SHA-256 differs from the manifest's (corrupted or truncated); send it again" % name)
+        return True
+
+    def _wrong_offset(self, name, have):
+        raise _Offset(name, have)
+
+    async def _keep(self, name, digest):
+        """Copy the running version's file into the staging area, checking it
+        against the manifest: unchanged files are not sent again."""
+        path = STAGE + "/" + name
+        self.cur = None
+        h = hashlib.sha256()
+        buf = bytearray(_COPY)
+        _mkdirs(path)
+        src = _open(otaboot.root + name, "rb", "the board has no %s to keep: send it" % name)
+        try:
+            with src, _open(path, "wb") as dst:
+                while True:
+                    n = src.readinto(buf)
+                    if not n:
+                        break
+                    piece = memoryview(buf)[:n]
+                    dst.write(piece)
+                    h.update(piece)
+                    await asyncio.sleep_ms(0)  # other clients are served meanwhile
+        except OSError as e:
+            remove_tree(path)
+            _full(e)
+            raise
+        if h.digest() != digest:
+            os.remove(path)
+            raise HTTPError(409, "the board's %s differs from the manifest's: send it" % name)
+
+    # -- the switch --------------------------------------------------------------------
+
+    def api_commit(self, request):
+        self._session(request)
+        entries = self.entries
+        if entries is None:
+            raise HTTPError(409, "the manifest is not in yet")
+        missing = len(entries) - sum(entries)
+        if missing:
+            name = self._find(index=entries.find(b"\0"))[1]
+            raise HTTPError(409, "%d files not staged and verified yet, e.g. %s" % (missing, name))
+        st = otaboot.state
+        seq = st.get("seq", 0) + 1
+        name = "v%d" % seq
+        remove_tree(otaboot.DIR + "/" + name)  # a leftover of a switch cut short
+        os.rename(STAGE, otaboot.DIR + "/" + name)
+        new = {"active": name, "version": self.start["version"], "previous": st.get("active"),
+               "previous_version": st.get("version"), "trial": True, "boots": 0, "seq": seq}
+        otaboot.switch(new)  # the switch: one rename of the pointer file
+        version = self.start["version"]
+        self.start = self.entries = None
+        from httpd import log
+
+        log.get_logger("ota").warning("update to %s staged and verified: restarting into it", version)
+        asyncio.create_task(self._restart())
+        return Response.json({"version": version, "restart_ms": _RESTART_MS}, 202)
+
+    async def _restart(self):
+        await asyncio.sleep_ms(_RESTART_MS)
+        self.app.board.reset()
+
+
+def _parse(line):
+    """A manifest line -> (name, size, SHA-256 hex); ValueError if it is not one."""
+    digest, size, name = line.rstrip("\n").split(" ", 2)
+    if len(digest) != 64 or int(size) < 0:
+        raise ValueError(line[:80])
+    return name, int(size), digest
+
+
+def _full(e):
+    if e.errno == 28:  # ENOSPC
+        raise HTTPError(507, "the flash is full")
+
+
+def _open(path, mode, missing=None):
+    """open(), with the answers a client can act on: 404 (`missing`), 507
+    when the flash is full, 503 when no file can be opened now (the unix
+    port counts files and sockets together, as its RLIMIT does)."""
+    try:
+        return open(path, mode)
+    except OSError as e:
+        _full(e)
+        if e.errno in (23, 24):  # ENFILE, EMFILE
+            raise HTTPError(503, "busy, retry shortly", [("Retry-After", 1)])
+        if missing:
+            raise HTTPError(404, missing)
+        raise
+
+
+class _Offset(HTTPError):
+    """409 with the offset the client should send from."""
+
+    def __init__(self, name, have):
+        super().__init__(409, "%s: send from offset %d" % (name, have), [("X-Offset", have)])
+
+
+def install(app):
+    updater = Updater(app)
+    updater.install()
+    return updater

@@ -1,0 +1,457 @@
+"""Over-the-air updates (lib/ota.py, lib/otaboot.py, tools/ota.py) on the
+unix port: a temporary directory is the board's flash (boot.py, main.py,
+config.py and lib/ copied in, as `make deploy` leaves a board), the firmware
+runs there as at power-up (boot.py then main.py, tests/apps/firmware.py), and
+the real client sends real HTTP. A "board restart" is the process ending
+(board.reset() on the host stand-in) and the test starting it again; a hang
+or a power cut is the test killing it.
+
+Each version carries lib/probe.py, a route /probe that answers with the
+version's label, so a test sees which code runs, not only what the state
+file claims."""
+
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import sys
+import time
+
+import pytest
+
+import client
+from serverproc import PICO_LIB, ROOT, ServerProcess, free_port
+
+sys.path.insert(0, str(ROOT / "tools"))
+import ota  # noqa: E402  (tools/ota.py)
+
+TOKEN = "ota-test-token"
+AUTH = {"Authorization": "Bearer " + TOKEN}
+FIRMWARE = ROOT / "tests" / "apps" / "firmware.py"
+LIB = ROOT / PICO_LIB
+PROBE = """from httpd import Response
+LABEL = %r
+%s
+def install(app):
+    app.router.add("/probe", lambda request: Response(LABEL))
+"""
+
+
+def probe(label, extra=""):
+    return PROBE % (label, extra)
+
+
+class Board:
+    """The flash directory and the firmware process that runs in it."""
+
+    def __init__(self, tmp_path, settings=None, base_probe=None):
+        self.flash = tmp_path / "flash"
+        self.flash.mkdir()
+        for name in ("boot.py", "main.py", "config.py"):
+            shutil.copy(ROOT / name, self.flash / name)
+        shutil.copytree(LIB, self.flash / "lib", ignore=shutil.ignore_patterns("__pycache__"))
+        (self.flash / "lib" / "probe.py").write_text(base_probe or probe("base"))
+        (self.flash / "versions").mkdir()
+        self.port = free_port()
+        self.settings = {"API_TOKEN": TOKEN, "OTA_CONFIRM_MS": 300, "APP_MODULES": "probe"}
+        self.settings.update(settings or {})
+        self.procs = []
+        self.proc = None
+
+    def start(self, listen=True):
+        self.proc = ServerProcess(script=FIRMWARE, settings=self.settings, cwd=self.flash, path=("lib", "."),
+                                  port=self.port, start_timeout=20)
+        self.procs.append(self.proc)
+        if listen:
+            self.proc.start()
+        else:  # a version that cannot start: let it end on its own
+            try:
+                self.proc.start(timeout=8)
+            except AssertionError:
+                pass
+        return self
+
+    def stop(self):
+        for p in self.procs:
+            p.stop()
+
+    def kill(self):
+        """A power cut, or the watchdog firing."""
+        self.proc.proc.send_signal(signal.SIGKILL)
+        self.proc.proc.wait(5)
+
+    def wait_exit(self, timeout=10):
+        self.proc.proc.wait(timeout)
+        self.proc._reader.join(2)
+        return self.proc.output()
+
+    def get(self, path, headers=None):
+        return client.get(self.port, path, headers)
+
+    def label(self):
+        r = self.get("/probe")
+        return r.body.decode() if r.status == 200 else r.status
+
+    def update_report(self):
+        return json.loads(self.get("/api/status").body)["update"]
+
+    def wait_confirmed(self, timeout=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            up = self.update_report()
+            if not up["trial"] and up["mode"] != "trial":
+                return up
+            time.sleep(0.1)
+        raise AssertionError("not confirmed: %r" % up)
+
+    def state(self):
+        return json.loads((self.flash / "versions" / "state.json").read_text())
+
+    def tree(self, name):
+        """{path: sha256} of every file under flash/name."""
+        top = self.flash / name
+        return {p.relative_to(top).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(top.rglob("*")) if p.is_file()}
+
+    def request(self, method, path, body=b"", headers=None):
+        h = dict(AUTH)
+        h.update(headers or {})
+        return client.request(self.port, method, path, h, body)
+
+
+@pytest.fixture
+def board(tmp_path):
+    made = []
+
+    def make(**kwargs):
+        b = Board(tmp_path, **kwargs)
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.stop()
+
+
+def version(tmp_path, label, probe_text=None, config_extra=""):
+    """A version's files [(name, path)]: the firmware's lib/ and www/, its
+    config.py, and a probe of its own."""
+    top = tmp_path / ("src-" + label)
+    if top.exists():
+        return ota.collect(lib=top / "lib", www=ROOT / "www", config=top / "config.py")
+    shutil.copytree(LIB, top / "lib", ignore=shutil.ignore_patterns("__pycache__"))
+    (top / "lib" / "probe.py").write_text(probe_text or probe(label))
+    (top / "config.py").write_text((ROOT / "config.py").read_text() + config_extra)
+    return ota.collect(lib=top / "lib", www=ROOT / "www", config=top / "config.py")
+
+
+def send(b, files, label, lines=None):
+    """Upload and switch (tools/ota.py); returns the version's full name."""
+    return ota.update("127.0.0.1", b.port, TOKEN, files, version=label, wait_s=None,
+                      say=(lines.append if lines is not None else lambda *a: None))
+
+
+def restart_after_switch(b, listen=True, timeout=10):
+    out = b.wait_exit(timeout)  # board.reset() on the host stand-in ends the process
+    assert "reset requested" in out
+    b.start(listen)
+
+
+def begin(b, files, label="x", corrupt=None):
+    """POST /api/update and the manifest, by hand; returns the entries."""
+    text, entries = ota.manifest(files)
+    if corrupt:
+        text = corrupt(text)
+    sha = hashlib.sha256(text).hexdigest()
+    r = b.request("POST", "/api/update", json.dumps({
+        "version": label, "files": len(entries), "bytes": sum(e[1] for e in entries),
+        "size": len(text), "sha256": sha}).encode(), {"Content-Type": "application/json"})
+    assert r.status == 201, r
+    off = 0
+    for _ in range(20):  # a board short of memory may answer 503: the client sends again
+        r = b.request("PUT", "/api/update/manifest?offset=%d" % off, text[off:off + 2048])
+        if r.status == 200:
+            off += 2048
+            if off >= len(text):
+                break
+        elif r.status != 503:
+            break
+    return r, entries
+
+
+# -- a good update --------------------------------------------------------------
+
+
+def test_a_good_update_switches_version_after_a_restart_and_is_confirmed_once_it_serves(board, tmp_path):
+    b = board().start()
+    assert b.label() == "base" and b.update_report()["mode"] == "base"
+    lines = []
+    name = send(b, version(tmp_path, "B"), "B", lines)
+    assert any("board flash:" in ln for ln in lines)
+    restart_after_switch(b)
+    assert b.label() == "B"  # the new code runs, not only the pointer says so
+    up = b.wait_confirmed()
+    assert up["version"] == name and up["previous"] is None and up["rollback"] is None
+    st = b.state()
+    assert st["active"] == "v1" and st["trial"] is False and st["boots"] == 0
+    assert not (b.flash / "versions" / "new").exists()
+    # The running version's manifest is served, and matches its files on flash.
+    text = b.get("/api/update/manifest", AUTH).body.decode()
+    files = b.tree("versions/v1")
+    for line in text.splitlines():
+        digest, _, fname = line.split(" ", 2)
+        assert files[fname] == digest
+    assert "otaboot: trial " + name in b.proc.output()
+
+
+def test_two_updates_back_to_back_then_a_failed_one_restores_the_previous_not_an_older_one(board, tmp_path):
+    b = board().start()
+    send(b, version(tmp_path, "B"), "B")
+    restart_after_switch(b)
+    b.wait_confirmed()
+    lines = []
+    c = send(b, version(tmp_path, "C"), "C", lines)
+    summary = [ln for ln in lines if ln.startswith("sent ")][0]
+    changed = [ln for ln in lines if ln.startswith("  [")]
+    assert [ln.split()[1] for ln in changed] == ["lib/probe.py"]  # only what changed was sent
+    assert "unchanged, kept on the board" in summary
+    restart_after_switch(b)
+    assert b.label() == "C"
+    b.wait_confirmed()
+    c_files = b.tree("versions/v2")
+    # D raises at import: main.py records why and the process ends (a board restarts).
+    send(b, version(tmp_path, "D", probe("D", "raise RuntimeError('D is broken')")), "D")
+    restart_after_switch(b, listen=False)  # D's first boot: it fails before serving
+    assert "RuntimeError: D is broken" in b.wait_exit()
+    b.start()  # the next boot rolls back by itself
+    assert b.label() == "C"
+    up = b.update_report()
+    assert up["version"] == c and up["rollback"]["to"] == c
+    assert up["rollback"]["from"].startswith("D+") and "RuntimeError: D is broken" in up["rollback"]["reason"]
+    assert b.tree("versions/v2") == c_files  # C's files are the ones it had
+    assert "rolled back from D+" in b.proc.output()  # the log
+    crash = b.get("/api/crash", AUTH)  # the dashboard shows the crash record
+    assert crash.status == 200 and b"rolled back from D+" in crash.body
+    # The client's report of it, as make ota prints it:
+    with pytest.raises(ota.OtaError, match=r"ROLLED BACK to C\+.*RuntimeError: D is broken"):
+        ota.wait("127.0.0.1", b.port, up["rollback"]["from"], 5, lambda *a: None, time.monotonic())
+
+
+def test_a_version_that_hangs_before_serving_is_rolled_back_at_the_next_boot(board, tmp_path):
+    b = board().start()
+    b_name = send(b, version(tmp_path, "B"), "B")
+    restart_after_switch(b)
+    b.wait_confirmed()
+    send(b, version(tmp_path, "H", probe("H", "import time\ntime.sleep(3600)")), "H")
+    b.wait_exit()
+    b.start(listen=False)
+    time.sleep(2)
+    assert not b.proc.listening()  # hung in its import: never serves
+    b.kill()  # the watchdog resets the board (on a Pico W: lib/otaboot.py's trial guard)
+    b.start()
+    assert b.label() == "B"
+    up = b.update_report()
+    assert up["version"] == b_name and "did not reach serving" in up["rollback"]["reason"]
+
+
+def test_repeated_failed_boots_end_in_safe_mode_which_still_takes_an_update(board, tmp_path):
+    # A setting that breaks the start (here a module it names raises), with no update involved.
+    b = board(base_probe=probe("base", "raise ValueError('bad setting')"))
+    for boot in range(3):
+        b.start(listen=False)
+        assert "ValueError: bad setting" in b.wait_exit()
+    b.start()
+    up = b.update_report()
+    assert up["mode"] == "safe" and "3 boots in a row" in up["safe"]
+    assert b.get("/health").status == 200
+    assert b.get("/probe").status == 404  # the user's modules are left out
+    assert "safe mode: 3 boots in a row did not reach serving" in b.proc.output()
+    send(b, version(tmp_path, "fixed"), "fixed")
+    restart_after_switch(b)
+    assert b.label() == "fixed"
+    up = b.wait_confirmed()
+    assert up["mode"] == "version" and up["safe"] is None
+
+
+# -- refused: the active version untouched ------------------------------------------
+
+
+@pytest.fixture
+def updated(board, tmp_path):
+    """A board running version B (confirmed), and B's files."""
+    b = board().start()
+    send(b, version(tmp_path, "B"), "B")
+    restart_after_switch(b)
+    b.wait_confirmed()
+    return b, b.tree("versions/v1")
+
+
+def untouched(b, files):
+    assert b.tree("versions/v1") == files
+    assert b.state()["active"] == "v1" and b.label() == "B"
+
+
+def test_a_corrupted_file_is_refused_with_422_and_cannot_be_committed(updated, tmp_path):
+    b, before = updated
+    files = version(tmp_path, "C")
+    _, entries = begin(b, files)
+    name, size, _, path = [e for e in entries if e[0] == "lib/probe.py"][0]
+    data = bytearray(path.read_bytes())
+    data[5] ^= 1  # one bit flipped on the way
+    r = b.request("PUT", "/api/update/files/%s?offset=0" % name, bytes(data))
+    assert r.status == 422 and b"SHA-256 differs" in r.body
+    assert not (b.flash / "versions" / "new" / name).exists()
+    r = b.request("POST", "/api/update/commit")
+    assert r.status == 409 and b"not staged and verified" in r.body
+    untouched(b, before)
+
+
+def test_a_truncated_upload_is_not_committed_and_a_piece_past_the_end_gets_413(updated, tmp_path):
+    b, before = updated
+    _, entries = begin(b, version(tmp_path, "C"))
+    name, size, _, path = [e for e in entries if 200 < e[1] < 3000][0]  # a piece within MAX_BODY
+    data = path.read_bytes()
+    assert b.request("PUT", "/api/update/files/%s?offset=0" % name, data[:100]).status == 200
+    r = b.request("PUT", "/api/update/files/%s?offset=100" % name, data[100:] + b"extra")
+    assert r.status == 413
+    r = b.request("PUT", "/api/update/files/%s?offset=7" % name, data[7:50])
+    assert r.status == 409 and r.header("x-offset") == "100"  # where to resume
+    r = b.request("POST", "/api/update/commit")
+    assert r.status == 409
+    untouched(b, before)
+
+
+def test_a_manifest_that_does_not_match_its_hash_is_refused(updated, tmp_path):
+    b, before = updated
+    files = version(tmp_path, "C")
+    text, entries = ota.manifest(files)
+    r = b.request("POST", "/api/update", json.dumps({
+        "version": "C", "files": len(entries), "bytes": sum(e[1] for e in entries),
+        "size": len(text), "sha256": "00" * 32}).encode(), {"Content-Type": "application/json"})
+    assert r.status == 201
+    r = b.request("PUT", "/api/update/manifest?offset=0", text)
+    assert r.status == 422
+    untouched(b, before)
+
+
+def test_a_client_that_vanishes_mid_file_leaves_the_board_serving_and_the_next_try_succeeds(updated, tmp_path):
+    b, before = updated
+    _, entries = begin(b, version(tmp_path, "C"))
+    name, size, _, path = entries[0]
+    with socket.create_connection(("127.0.0.1", b.port)) as s:  # says 4000 bytes, sends 1000, goes
+        s.sendall(("PUT /api/update/files/%s?offset=0 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n"
+                   "Content-Length: 4000\r\n\r\n" % (name, TOKEN)).encode() + path.read_bytes()[:1000])
+    assert b.get("/health").status == 200
+    untouched(b, before)
+    send(b, version(tmp_path, "C"), "C")  # starts over: the staging area is cleaned first
+    restart_after_switch(b)
+    assert b.label() == "C"
+
+
+def test_a_power_cut_mid_upload_leaves_the_active_version_and_the_next_try_cleans_the_staging(updated, tmp_path):
+    b, before = updated
+    _, entries = begin(b, version(tmp_path, "C"))
+    name, size, _, path = entries[0]
+    assert b.request("PUT", "/api/update/files/%s?offset=0" % name, path.read_bytes()[:500]).status == 200
+    b.kill()
+    assert (b.flash / "versions" / "new" / name).exists()
+    b.start()
+    untouched(b, before)
+    assert b.update_report()["rollback"] is None
+    begin(b, version(tmp_path, "C"))
+    assert not (b.flash / "versions" / "new" / name).exists()  # the half file is gone
+
+
+def test_a_full_flash_is_refused_with_507_before_anything_is_written(board, tmp_path):
+    vfs = os.statvfs(str(tmp_path))
+    b = board(settings={"OTA_RESERVE_BYTES": vfs.f_bavail * vfs.f_frsize + 1}).start()
+    text, entries = ota.manifest(version(tmp_path, "C"))
+    r = b.request("POST", "/api/update", json.dumps({
+        "version": "C", "files": len(entries), "bytes": sum(e[1] for e in entries),
+        "size": len(text), "sha256": hashlib.sha256(text).hexdigest()}).encode(),
+        {"Content-Type": "application/json"})
+    assert r.status == 507 and b"not enough free flash" in r.body
+    assert os.listdir(b.flash / "versions") == ["state.json"]  # the boot counter only
+    assert b.label() == "base"
+
+
+@pytest.mark.parametrize("name", ["../boot.py", "lib/../../boot.py", "boot.py", "main.py", "wifi.json",
+                                  "www/wifi.json", "lib/otaboot.py", "/config.py", "secrets.txt",
+                                  "lib//x.py", "lib/./x.py"])
+def test_a_name_outside_the_firmware_is_refused_403_in_the_manifest(updated, tmp_path, name):
+    b, before = updated
+    evil = tmp_path / "evil"
+    evil.write_bytes(b"print('owned')\n")
+    files = version(tmp_path, "C") + [(name, evil)]
+    r, _ = begin(b, files)
+    assert r.status == 403
+    for f in ("boot.py", "main.py"):
+        assert (b.flash / f).read_bytes() == (ROOT / f).read_bytes()
+    assert not (b.flash / "wifi.json").exists() and not (b.flash / "secrets.txt").exists()
+    assert b.request("POST", "/api/update/commit").status == 409
+    untouched(b, before)
+
+
+@pytest.mark.parametrize("path", ["/api/update/files/../boot.py", "/api/update/files/%2e%2e/boot.py",
+                                  "/api/update/files/lib/%2e%2e/%2e%2e/boot.py", "/api/update/files/wifi.json"])
+def test_a_file_url_outside_the_firmware_is_refused(updated, tmp_path, path):
+    b, before = updated
+    begin(b, version(tmp_path, "C"))
+    r = b.request("PUT", path + "?offset=0", b"print('owned')\n")
+    assert r.status in (400, 403, 404), r
+    assert (b.flash / "boot.py").read_bytes() == (ROOT / "boot.py").read_bytes()
+    assert not (b.flash / "wifi.json").exists()
+    untouched(b, before)
+
+
+def test_a_missing_or_wrong_token_gets_401_and_a_cross_site_request_403(updated):
+    b, before = updated
+    body = b'{"version": "x", "files": 1, "bytes": 1, "size": 1, "sha256": "00"}'
+    json_type = {"Content-Type": "application/json"}
+    assert client.request(b.port, "POST", "/api/update", json_type, body).status == 401
+    assert client.request(b.port, "POST", "/api/update", dict(json_type, Authorization="Bearer nope"),
+                          body).status == 401
+    assert client.request(b.port, "GET", "/api/update/manifest").status == 401
+    r = b.request("POST", "/api/update/commit", b"", {"Origin": "http://evil.example"})
+    assert r.status == 403
+    r = b.request("POST", "/api/update", body, dict(json_type, **{"Sec-Fetch-Site": "cross-site"}))
+    assert r.status == 403
+    untouched(b, before)
+
+
+def test_without_a_token_there_is_no_update_endpoint(board):
+    b = board(settings={"API_TOKEN": ""}).start()
+    assert b.get("/api/update").status == 404
+    assert client.request(b.port, "POST", "/api/update/commit").status in (403, 404)
+
+
+# -- memory: the Pico W profile, other clients served meanwhile ----------------------
+
+
+def test_an_update_at_the_pico_w_heap_leaves_other_clients_answered(board, tmp_path):
+    import threading
+
+    b = board().start()
+    answers, stop = [], threading.Event()
+
+    def visitor():
+        while not stop.is_set():
+            try:
+                answers.append(client.get(b.port, "/api/status", timeout=5).status)
+            except OSError as e:
+                answers.append(repr(e))
+            time.sleep(0.02)
+
+    t = threading.Thread(target=visitor)
+    t.start()
+    try:
+        send(b, version(tmp_path, "B"), "B")
+    finally:
+        stop.set()
+        t.join()
+    assert len(answers) > 5 and set(answers) == {200}, answers
+    restart_after_switch(b)
+    assert b.label() == "B"
