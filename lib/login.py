@@ -10,7 +10,7 @@
 # of another site cannot make the browser send it). Plain HTTP: anyone who can
 # watch the Wi-Fi traffic can read it, as they could read the token.
 
-import guard
+import auth
 from httpd import HTTPError, Response
 
 _FORM = "application/x-www-form-urlencoded"
@@ -45,18 +45,18 @@ class Login:
         if not request.headers.get("content-type", "").startswith(_FORM):
             raise HTTPError(415, "send the login form (%s)" % _FORM)
         try:
-            guard.verify(request, request.form().get("token", ""), self.token)
+            auth.verify(request, request.form().get("token", ""), self.token)
         except HTTPError as e:
             text = "Too many wrong tokens: wait %s s." % e.headers[0][1] if e.status == 429 and e.headers \
                 else "That is not the token."
             return _page(text, e.status, e.headers)
         cookie = "%s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict" % (
-            guard.COOKIE, guard.session(True), _MAX_AGE)
+            auth.COOKIE, auth.session(True), _MAX_AGE)
         return Response(b"", 303, None, [("Location", "/"), ("Set-Cookie", cookie), _NO_STORE])
 
     def logout(self, request):
-        guard.end_sessions()
-        cookie = "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" % guard.COOKIE
+        auth.end_sessions()
+        cookie = "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" % auth.COOKIE
         return Response(b"", 303, None, [("Location", "/"), ("Set-Cookie", cookie)])
 
 

@@ -184,6 +184,8 @@ class Monitor:
 
     def api_metrics(self, request):
         guard.check_token(request, self.token)
+        if self.metrics is None:
+            gc.collect()  # the first scrape: from .py, compiling metrics.py needs the largest free blocks
         from metrics import CONTENT_TYPE, Metrics
 
         if self.metrics is None:
