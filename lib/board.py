@@ -1,12 +1,12 @@
 # The board layer: the one module of the application that touches the Pico W's
 # hardware (onboard LED, on-chip temperature sensor, identity, reset cause,
 # watchdog). On a port without that hardware (the unix port behind `make run`)
-# a stand-in with the same interface keeps the LED state in memory and reports
-# a plausible temperature.
+# a stand-in with the same interface (lib/board_host.py, imported only there)
+# keeps the LED state in memory and reports a plausible temperature.
 # MIT license
 
 import machine  # every port has one; the unix port's has no Pin, ADC or WDT
-from time import ticks_diff, ticks_ms, time
+from time import ticks_diff, ticks_ms
 
 _RESET_CAUSES = (
     ("PWRON_RESET", "power-on"),
@@ -115,47 +115,6 @@ class PicoW:
         machine.reset()
 
 
-class HostStandIn:
-    """The same interface on a computer: nothing here touches hardware."""
-
-    name = "MicroPython unix port (host stand-in)"
-    has_watchdog = False
-    wifi_chip = None  # this port has no such chip (not a fault, unlike False)
-
-    def __init__(self):
-        self._led = False
-        self._wdt = None
-
-    @property
-    def led(self):
-        return self._led
-
-    def set_led(self, on):
-        self._led = bool(on)
-
-    def temperature_c(self):
-        # Room temperature with the small wobble of a real sensor.
-        return 24.0 + (int(time()) % 7) * 0.1
-
-    def unique_id(self):
-        return "host"
-
-    def reset_cause(self):
-        return "power-on"
-
-    def start_watchdog(self, timeout_ms):
-        pass  # no watchdog on a computer
-
-    def feed_watchdog(self):
-        pass
-
-    def stop_watchdog(self):
-        pass
-
-    def reset(self):
-        raise SystemExit("reset requested")
-
-
 def has_wifi():
     """Whether this port has Wi-Fi (asked before importing wifi.py, so a port
     without it does not spend heap compiling that module)."""
@@ -170,4 +129,6 @@ def create():
     """The board this code runs on."""
     if hasattr(machine, "Pin"):
         return PicoW()
+    from board_host import HostStandIn  # (a board never loads it)
+
     return HostStandIn()

@@ -115,9 +115,9 @@ class _Config:
 
 def _app(cause):
     import app
-    import board
+    import board_host
 
-    class Board(board.HostStandIn):
+    class Board(board_host.HostStandIn):
         def reset_cause(self):
             return cause
 
@@ -162,13 +162,13 @@ def test_a_crash_record_is_bounded():
 
 def test_history_rings_are_fixed_and_count_requests_per_minute():
     import app
-    import board
+    import board_host
     from history import History
 
     class Config:
         pass
 
-    a = app.App(Config(), board.HostStandIn())
+    a = app.App(Config(), board_host.HostStandIn())
     h = History(a, samples=5, interval_ms=1000)
     gc.collect()
     before = gc.mem_alloc()
