@@ -635,7 +635,10 @@ def heap_step(name, heap, load, seconds, bits=None):
             return False, reason
         served = 0
         for path in PATHS:
-            res = load(srv.port, path, 4, seconds)
+            try:
+                res = load(srv.port, path, 4, seconds)
+            except SystemExit as e:  # wrk could not connect at all: the server is gone
+                return False, "GET %s: %s" % (path, str(e).splitlines()[-1] if str(e) else "no answer")
             served += res["requests"]
             if res["non2xx"] or res["socket_errors"]:
                 return False, "GET %s: %d non-2xx, %d socket errors of %d answers" % (
