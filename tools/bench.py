@@ -21,7 +21,7 @@ In one run, on the same MicroPython unix port (MICROPYTHON, else the venv's):
    Reports the median of the rounds, ratios to Microdot and to the ceiling,
    and whether every answer was 2xx (wrk's "Non-2xx" and socket error lines).
 2. Smallest heap: for each server the smallest -X heapsize of the ladder
-   (16K 24K 32K 48K 64K, then 180K) at which it serves 4 keep-alive clients
+   (16K to 180K, tools/bench.py LADDER) at which it serves 4 keep-alive clients
    (GET / then GET /api/status) with only 2xx answers and stays alive, with
    no MemoryError in its output.
 3. Heap per request (ours): bytes allocated per request (micropython.mem_total
@@ -77,7 +77,7 @@ BENCH = ROOT / "build" / "bench"
 MICRODOT = "microdot==2.7.0"
 PICO_HEAP = "180K"
 PICO_CLIENT_SOCKETS = 5  # lwIP on the Pico W: 5 TCP connections
-LADDER = ("16K", "24K", "32K", "48K", "64K", "72K", "80K", "96K", "128K", "180K")
+LADDER = ("16K", "24K", "32K", "48K", "64K", "72K", "80K", "96K", "112K", "128K", "144K", "160K", "180K")
 SERVER_NAMES = ("ours", "ours-logged", "microdot", "ceiling")
 # The heap ladder also runs ours-core: the httpd core with Microdot's own
 # application, the like-for-like comparison of the two servers' heap.
