@@ -134,6 +134,16 @@ def test_deploy_copies_only_what_differs_and_removes_a_shadowing_source(deployed
     assert board.files() == expected_files(wifi_file)
 
 
+def test_deploy_sets_a_version_sent_over_wifi_aside_so_the_deployed_files_run(deployed, wifi_file):
+    board, _ = deployed
+    assert (board.flash / "versions").is_dir()  # where make ota puts versions; boots are counted
+    (board.flash / "versions" / "state.json").write_text('{"active": "v1", "version": "0.0.9+x"}')
+    run = deploy(board, wifi_file)
+    assert run.returncode == 0, run.output
+    assert "from now on it runs these files" in run.output
+    assert not (board.flash / "versions" / "state.json").exists()
+
+
 def test_failed_mip_install_is_a_warning_naming_the_command_to_run_later(deployed, wifi_file):
     board, _ = deployed
     run = make("deploy", "DEVICE=" + board.device, "WIFI_FILE=%s" % wifi_file)
@@ -297,6 +307,9 @@ def test_wipe_removes_our_files_and_keeps_others(board, wifi_file):
     put(board, expected_files(wifi_file))
     (board.flash / "lib" / "logging.mpy").write_bytes(b"M\x06\x00\x1f")
     (board.flash / "notes.txt").write_text("mine")
+    (board.flash / "versions" / "v1" / "lib").mkdir(parents=True)  # over-the-air versions (make ota)
+    (board.flash / "versions" / "v1" / "lib" / "app.mpy").write_bytes(b"M\x06\x00\x1f")
+    (board.flash / "versions" / "state.json").write_text('{"active": "v1"}')
     run = make("wipe", "DEVICE=" + board.device, "YES=1")
     assert run.returncode == 0, run.output
     assert board.files() == {"lib/logging.mpy": b"M\x06\x00\x1f", "notes.txt": b"mine"}

@@ -44,6 +44,9 @@ import build  # noqa: E402  (tools/build.py)
 BUILD = ROOT / "build"
 TOP_FILES = ("boot.py", "main.py", "config.py")  # stay .py on the board
 WIFI_DEST = "wifi.json"
+# Over-the-air versions (lib/otaboot.py): their pointer file. A deploy removes
+# it, so the board runs what was just deployed (the versions go with the next update).
+OTA_STATE = "versions/state.json"
 MIN_FIRMWARE = "MicroPython 1.23"  # the oldest firmware this project supports
 # .mpy 6.3 is what MicroPython 1.23 and newer report. Bytecode-only .mpy files
 # (all mpy-cross makes here) would load on any 6.x firmware; the sub-version
@@ -325,7 +328,7 @@ def our_paths():
             paths += ["lib/%s.py" % entry.stem, "lib/%s.mpy" % entry.stem]
         else:
             paths.append("lib/" + entry.name)
-    return paths + ["www"]
+    return paths + ["www", "versions"]
 
 
 def validate_wifi(ssid, password):
@@ -439,10 +442,13 @@ def cmd_deploy(args):
 
     # 3. Directories; .py sources that would shadow the .mpy files.
     # versions/: where over-the-air updates go; its presence turns on boot counting (lib/otaboot.py).
-    gone = board_exec(device, PREPARE % (repr(board_dirs(files) + ["versions"]), repr(shadowing_sources(files))),
-                      "DEPLOY-PREPARED")
+    gone = board_exec(device, PREPARE % (repr(board_dirs(files) + ["versions"]),
+                                         repr(shadowing_sources(files) + [OTA_STATE])), "DEPLOY-PREPARED")
     for path in gone:
-        print("removed %s from the board (it would be imported instead of the .mpy)" % path)
+        if path == OTA_STATE:
+            print("the board ran a version sent over Wi-Fi (make ota): from now on it runs these files")
+        else:
+            print("removed %s from the board (it would be imported instead of the .mpy)" % path)
 
     # 4. Copy what changed. The probe compared SHA-256 sums for all files in
     # one round trip; mpremote cp compares them again per file (its own
