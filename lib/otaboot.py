@@ -17,7 +17,9 @@
 # "serving" (confirm(), from app.main once the server answers its own
 # /health), the next boot goes back to the previous version by itself.
 # Boots that fail in a row without an update end in safe mode: app.build then
-# installs only the status page and the update endpoint.
+# installs only the status page and the update endpoint. If safe mode does not
+# serve either (a config.py that raises), the previous version (or the base
+# code) runs again.
 
 import sys
 
@@ -26,6 +28,7 @@ from micropython import const
 DIR = "versions"
 STATE = "versions/state.json"
 _SAFE_AFTER = const(3)  # boots in a row that did not reach serving, then safe mode
+_SAFE_TRIES = const(2)  # safe-mode boots that do not serve either, then back to the previous version
 _TRIAL_MS = const(120000)  # board only: a new version not serving by then is reset (joining Wi-Fi takes up to ~60 s)
 
 state = {}
@@ -84,7 +87,9 @@ def select():
         active = st.get("active")
         if active and not _exists(DIR + "/" + active):
             _roll_back(st, "its files are missing")
-            active = st.get("active")
+        elif active and st["boots"] > _SAFE_AFTER + _SAFE_TRIES:  # e.g. a config.py that raises
+            _roll_back(st, "%d boots in a row did not reach serving, safe mode included" % (st["boots"] - 1))
+        active = st.get("active")
         if st.get("boots", 0) > _SAFE_AFTER and not st.get("trial"):
             st["safe"] = "%d boots in a row did not reach serving" % (st["boots"] - 1)
             event = "safe mode: " + st["safe"]

@@ -276,6 +276,24 @@ def test_repeated_failed_boots_end_in_safe_mode_which_still_takes_an_update(boar
     assert up["mode"] == "version" and up["safe"] is None
 
 
+def test_a_setting_that_breaks_even_safe_mode_sends_the_board_back_to_the_previous_version(board, tmp_path):
+    b = board().start()
+    send(b, version(tmp_path, "B"), "B")
+    restart_after_switch(b)
+    b.wait_confirmed()
+    b.stop()
+    with open(b.flash / "versions" / "v1" / "config.py", "a") as f:  # edited on the board, badly
+        f.write("\nraise ValueError('a bad setting')\n")
+    for boot in range(5):  # 3 boots, then 2 in safe mode: none serves
+        b.start(listen=False)
+        assert "ValueError: a bad setting" in b.wait_exit()
+    assert "otaboot: safe" in b.proc.output()
+    b.start()
+    assert b.label() == "base"
+    up = b.update_report()
+    assert up["mode"] == "base" and "safe mode included" in up["rollback"]["reason"]
+
+
 # -- refused: the active version untouched ------------------------------------------
 
 
