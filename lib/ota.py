@@ -131,12 +131,12 @@ class Updater:
 
     def _drop(self):
         """Forget the upload and clean the update area: the staging folder and
-        any version that is neither the running one nor the previous one (a
-        leftover of an interrupted switch)."""
+        any version that is neither running nor named by the state file on
+        flash (a leftover of an interrupted switch, one rolled back from)."""
         self.start, self.entries, self.cur = {}, bytearray(), []
         self.manifest_in = False
-        st = otaboot.state
-        keep = ("state.json", st.get("active"), st.get("previous"))
+        st = otaboot.read()
+        keep = ("state.json", st.get("active"), st.get("previous"), otaboot.root[len(otaboot.DIR) + 1:-1])
         try:
             names = os.listdir(otaboot.DIR)
         except OSError:

@@ -39,7 +39,8 @@ _guard = None  # board only: the timer that feeds the watchdog during a trial
 _switched = False  # an update was committed: the state file is the next boot's now
 
 
-def _read():
+def read():
+    """The state file's contents; {} when there is none or it cannot be read."""
     import json
 
     try:
@@ -80,7 +81,7 @@ def select():
         if not _exists(DIR):  # no update yet, nor make deploy: nothing to choose or count
             mode = "base"
             return
-        st = _read()
+        st = read()
         st["boots"] = st.get("boots", 0) + 1  # counted before anything can fail
         if st.get("trial") and st["boots"] > 1:
             _roll_back(st, st.get("failure") or "it did not reach serving (a hang, a watchdog reset or a power cut)")
@@ -95,7 +96,10 @@ def select():
             event = "safe mode: " + st["safe"]
         else:
             st.pop("safe", None)
-        write(st)
+        try:
+            write(st)
+        except OSError as e:  # a full or failing flash: still run the version chosen
+            print("otaboot: cannot write %s: %r" % (STATE, e))
         state = st
         mode = "safe" if st.get("safe") else "trial" if st.get("trial") else "version" if active else "base"
         if active:

@@ -160,12 +160,11 @@ def restart_after_switch(b, listen=True, timeout=10):
     b.start(listen)
 
 
-def begin(b, files, label="x", corrupt=None):
-    """POST /api/update and the manifest, by hand; returns the entries."""
+def begin(b, files, label="x", sha=None):
+    """POST /api/update and the manifest, by hand (with `sha` as its SHA-256
+    if given); returns the last answer and the entries."""
     text, entries = ota.manifest(files)
-    if corrupt:
-        text = corrupt(text)
-    sha = hashlib.sha256(text).hexdigest()
+    sha = sha or hashlib.sha256(text).hexdigest()
     r = b.request("POST", "/api/update", json.dumps({
         "version": label, "files": len(entries), "bytes": sum(e[1] for e in entries),
         "size": len(text), "sha256": sha}).encode(), {"Content-Type": "application/json"})
@@ -344,14 +343,8 @@ def test_a_truncated_upload_is_not_committed_and_a_piece_past_the_end_gets_413(u
 
 def test_a_manifest_that_does_not_match_its_hash_is_refused(updated, tmp_path):
     b, before = updated
-    files = version(tmp_path, "C")
-    text, entries = ota.manifest(files)
-    r = b.request("POST", "/api/update", json.dumps({
-        "version": "C", "files": len(entries), "bytes": sum(e[1] for e in entries),
-        "size": len(text), "sha256": "00" * 32}).encode(), {"Content-Type": "application/json"})
-    assert r.status == 201
-    r = b.request("PUT", "/api/update/manifest?offset=0", text)
-    assert r.status == 422
+    r, _ = begin(b, version(tmp_path, "C"), sha="00" * 32)
+    assert r.status == 422 and b"SHA-256 differs" in r.body
     untouched(b, before)
 
 
