@@ -7,7 +7,9 @@
 # on rp2 sys.path is ['', '.frozen', '/lib'], so /config.py overrides the
 # frozen config.py (settings stay editable), while files in /lib do not
 # override frozen modules. boot.py and main.py are frozen too, and MicroPython
-# runs a frozen boot.py/main.py in preference to a file of that name.
+# runs a frozen boot.py/main.py in preference to a file of that name. A version
+# sent over Wi-Fi (make ota) lives in /versions/vN: the frozen boot.py puts it
+# before .frozen on sys.path (lib/otaboot.py, docs/ota.md).
 #
 # Included by tests/board/manifest.py with custom_main=True: the test images
 # freeze their own main.py (a SLIP link to the host, then the application).
