@@ -376,6 +376,16 @@ def test_a_power_cut_mid_upload_leaves_the_active_version_and_the_next_try_clean
     assert not (b.flash / "versions" / "new" / name).exists()  # the half file is gone
 
 
+def test_an_upload_can_be_dropped_with_delete_and_its_staging_is_gone(updated, tmp_path):
+    b, before = updated
+    begin(b, version(tmp_path, "C"))
+    assert (b.flash / "versions" / "new" / "manifest").exists()
+    assert b.request("DELETE", "/api/update").status == 204
+    assert not (b.flash / "versions" / "new").exists()
+    assert b.request("POST", "/api/update/commit").status == 409  # nothing under way
+    untouched(b, before)
+
+
 def test_a_full_flash_is_refused_with_507_before_anything_is_written(board, tmp_path):
     vfs = os.statvfs(str(tmp_path))
     b = board(settings={"OTA_RESERVE_BYTES": vfs.f_bavail * vfs.f_frsize + 1}).start()
