@@ -56,7 +56,7 @@ class App:
         self.tasks = []  # coroutines run beside the server
         self.crash = None  # the last crash record's reason and uptime (lib/monitor.py)
         self.monitor = None  # logs, crash record, history, metrics (lib/monitor.py)
-        self.mode = None  # "portal" while the setup portal runs (see build)
+        self.mode: "str | None" = None  # "portal" while the setup portal runs (see build)
         # status()'s dicts with their fixed values; it sets the rest in place
         # wifi_chip: True, False (a Pico W whose wireless chip does not answer:
         # no Wi-Fi, and "led" is only the state last asked for), None (a port
