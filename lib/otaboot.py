@@ -37,6 +37,7 @@ mode = None  # None (select() not run), "base", "version", "trial" or "safe"
 event = None  # what select() did that a person should hear of (rollback, safe mode)
 _guard = None  # board only: the timer that feeds the watchdog during a trial
 _switched = False  # an update was committed: the state file is the next boot's now
+_until = 0  # ticks_ms until which the guard feeds the watchdog
 
 
 def read():
@@ -191,18 +192,18 @@ def _start_guard():
     """A hardware watchdog fed by a timer until _TRIAL_MS have passed: a
     version that hangs before confirm() (in a Python loop or a driver) resets
     the board, and the next boot rolls it back. Not on ports without them."""
-    global _guard
+    global _guard, _until
     try:
         from machine import WDT, Timer
     except ImportError:
         return
-    from time import ticks_diff, ticks_ms
+    from time import ticks_add, ticks_diff, ticks_ms
 
     wdt = WDT(timeout=8388)  # the RP2040's longest
-    start = ticks_ms()
+    _until = ticks_add(ticks_ms(), _TRIAL_MS)
 
     def feed(_):
-        if ticks_diff(ticks_ms(), start) < _TRIAL_MS:
+        if ticks_diff(_until, ticks_ms()) > 0:
             wdt.feed()
 
     _guard = Timer(-1, mode=Timer.PERIODIC, period=1000, callback=feed)  # a software timer: runs between bytecodes
