@@ -174,7 +174,7 @@ def main(tasks=()):
     if board_layer.has_wifi():
         import wifi
 
-        station, mode = wifi.station, wifi.mode
+        station, mode = wifi.handover()  # what boot.py decided
     if mode == "portal":
         # Compiled before the application: on a heap filled by it the portal's
         # code may find no block big enough (from .py, at 180K).

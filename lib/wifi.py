@@ -30,8 +30,10 @@ _POLL_MS = 100
 _BLINK_MS = 250
 _PM_NONE = 0xA11140  # power saving off (WLAN.PM_NONE where the firmware has it)
 
-station = None  # the Station boot() joined with, for main.py
-mode = None  # "station" or "portal"; None where there is no radio
+# What boot() decided, kept for main.py: boot.py and main.py are two scripts,
+# and a module is what one leaves for the other (see handover()).
+_station = None  # the Station boot() joined with
+_mode = None  # "station" or "portal"; None where there is no radio
 
 
 def words(status):
@@ -244,7 +246,7 @@ class Station:
         except (OSError, ValueError):
             rssi = None
         return {
-            "mode": mode,
+            "mode": _mode,
             "connected": self.connected(),
             "ssid": self.ssid,
             "ip": self.ip(),
@@ -259,25 +261,31 @@ class Station:
 
 
 def boot(config, board):
-    """Join the configured network, or decide on the setup portal. Sets the
-    module's `station` and `mode` for main.py."""
-    global station, mode
+    """boot.py: join the configured network, or decide on the setup portal.
+    Returns the mode; main.py takes the result with handover()."""
+    global _station, _mode
     if board.wifi_chip is False:
         # Neither joining nor the portal's access point can work without the
         # radio, and a restart does not revive a chip: serve on whatever other
         # network interface there is, and say so once.
         _log.error("the wireless chip (CYW43439) does not answer: no Wi-Fi, no setup portal; "
                    "serving on other network interfaces only")
-        station = mode = None
-        return mode
-    station = Station(config, board)
+        _station = _mode = None
+        return _mode
+    _station = Station(config, board)
     credentials = load_credentials(config.WIFI_CREDENTIALS_FILE)
     if credentials is None:
         _log.warning("no Wi-Fi credentials in %s: starting the setup portal", config.WIFI_CREDENTIALS_FILE)
-        mode = "portal"
-    elif station.join(*credentials):
-        mode = "station"
+        _mode = "portal"
+    elif _station.join(*credentials):
+        _mode = "station"
     else:
         _log.warning("could not join %r: starting the setup portal", credentials[0])
-        mode = "portal"
-    return mode
+        _mode = "portal"
+    return _mode
+
+
+def handover():
+    """main.py: (station, mode) as boot.py's boot() left them; (None, None)
+    if boot() did not run."""
+    return _station, _mode
