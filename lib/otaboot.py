@@ -177,12 +177,20 @@ def failed(exc):
     raise exc
 
 
+_report = {}  # report()'s dict, refreshed in place: a status request leaves no garbage
+
+
 def report():
     """What /api/status shows under "update"."""
     st = state
-    return {"mode": mode, "version": st.get("version"), "trial": bool(st.get("trial")),
-            "previous": st.get("previous_version"),
-            "rollback": st.get("rollback"), "safe": st.get("safe")}
+    r = _report
+    r["mode"] = mode
+    r["version"] = st.get("version")
+    r["trial"] = bool(st.get("trial"))
+    r["previous"] = st.get("previous_version")
+    r["rollback"] = st.get("rollback")
+    r["safe"] = st.get("safe")
+    return r
 
 
 # -- board only: a hang before serving ------------------------------------------
