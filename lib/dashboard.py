@@ -168,7 +168,7 @@ class Dashboard:
             self.hub.retry_ms,
             self.hub.backoff_ms,
             self.host,
-            self.crash_notice(),
+            self.crash_notice(token_field),
             "On" if on else "Off",
             token_field,
             "%.1f &deg;C" % board.temperature_c(),
@@ -184,12 +184,15 @@ class Dashboard:
         )
         return Response(body, 200, HTML, _NO_STORE)
 
-    def crash_notice(self):
+    def crash_notice(self, token_field):
         c = self.app.crash
         if c is None:
             return ""
         up = c.get("uptime_s")
-        return _CRASH % (escape(c["reason"]), uptime_text(up) if up is not None else "?", self.token_field)
+        # (once logged in, no token to type here either: the Log out button is
+        # the LED form's)
+        field = "" if token_field is _LOGGED_IN else token_field
+        return _CRASH % (escape(c["reason"]), uptime_text(up) if up is not None else "?", field)
 
     def history_section(self):
         monitor = self.app.monitor

@@ -34,6 +34,19 @@ def micropython():
     return os.environ.get("MICROPYTHON") or str(ROOT / ".venv" / "bin" / "micropython")
 
 
+# MicroPython v1.28.0's unix port built 32-bit, the Pico W's word size (make
+# test builds it first: tools/firmware.py unix32). The 64-bit port's objects
+# are about 1.4 times a board's, so at 180K it runs out of heap where a board
+# has room: the application with every part on (a token, a browser's live
+# stream) is tested here.
+UNIX32 = ROOT / "build" / "mp" / "unix32" / "micropython"
+
+
+def board_word_size():
+    """The 32-bit port if it is built, else the configured interpreter."""
+    return str(UNIX32) if UNIX32.exists() else micropython()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -45,7 +58,7 @@ class ServerProcess:
 
     def __init__(self, script="main.py", settings=None, heap=PICO_HEAP,
                  client_sockets=PICO_CLIENT_SOCKETS, path=(PICO_LIB, "."), cwd=ROOT, port=None,
-                 env=None, start_timeout=10):
+                 env=None, start_timeout=10, interpreter=None):
         self.script = script
         self.settings = dict(settings or {})
         self.heap = heap
@@ -55,8 +68,10 @@ class ServerProcess:
         self.port = port or free_port()
         self.env = dict(env or {})  # extra environment, e.g. for the hardware stand-ins
         self.start_timeout = start_timeout
+        self.interpreter = interpreter  # None: micropython()
         self.proc = None
         self.lines = []
+        self.crash_file = "/tmp/picow-test-crash-%d-%d.txt" % (os.getpid(), self.port)
         self.arrived = []  # time.monotonic() when each line came, for timing from the server's own events
         self.base_fds = None
         self._reader = None
@@ -71,9 +86,12 @@ class ServerProcess:
         env["PICO_HOST"] = "127.0.0.1"
         env["PICO_PORT"] = str(self.port)
         env["PICO_ALLOWED_HOSTS"] = TEST_HOSTS
+        # A crash record of its own for every server: one left in the checkout
+        # by another test (a watchdog reset cause, say) is not on this one's page.
+        env["PICO_CRASH_FILE"] = self.crash_file
         for name, value in self.settings.items():
             env["PICO_" + name] = str(value)
-        cmd = [micropython()]
+        cmd = [self.interpreter or micropython()]
         if self.heap:
             cmd += ["-X", "heapsize=" + self.heap]
         cmd.append(str(self.script))
@@ -104,6 +122,10 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait()
         self._reader.join(2)
+        try:
+            os.remove(self.crash_file)
+        except OSError:
+            pass
         return self.proc.returncode
 
     def __enter__(self):

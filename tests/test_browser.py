@@ -1,5 +1,7 @@
 """The dashboard in a real browser: Debian's Chromium, headless, driven by
-Playwright, against the unix-port server in the Pico W profile.
+Playwright, against the unix-port server in the Pico W profile, on the
+board's word size (the 32-bit unix port that make test builds; the 64-bit
+one if it is not built).
 
 Chromium must be installed (`make test` installs the Debian package when it
 is missing); without it these tests fail, they are never skipped.
@@ -19,7 +21,7 @@ import pytest
 
 import client
 from chromium import CHROMIUM, CHROMIUM_ARGS
-from serverproc import ROOT, ServerProcess
+from serverproc import ROOT, ServerProcess, board_word_size
 from webroot import build_web_root
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -60,7 +62,9 @@ def browser(playwright, tmp_path):
 def serve(web_root, **settings):
     settings.setdefault("WWW_ROOT", web_root)
     settings.setdefault("ACCESS_LOG", "true")  # the tests read which requests the browser made
-    return ServerProcess(settings=settings)
+    # On the board's word size: with a token and a live page every part of
+    # the application is loaded, which 180K of 64-bit objects cannot hold.
+    return ServerProcess(settings=settings, interpreter=board_word_size())
 
 
 def board_led(port):
