@@ -8,9 +8,9 @@
 #   POST|PUT /api/led  {"on": bool} or {"toggle": true} -> {"on": bool}
 #   GET  /api/events   Server-Sent Events: "status" (the /api/status JSON)
 #
-# State changes (POST/PUT) are refused when cross-site (403) and, when
-# API_TOKEN is set, without the token (401): see guard.py, which also makes
-# errors under /api/ JSON.
+# State changes (POST/PUT) are refused when cross-site (403, by the server
+# before routing: httpd/origin.py) and, when API_TOKEN is set, without the
+# token (401): see guard.py, which also makes errors under /api/ JSON.
 #
 # The page is one bytes template filled with % : a request allocates the page
 # (under 1 KB) and a few short strings, nothing else. Styles and script are
@@ -24,13 +24,12 @@ import sys
 import guard
 from httpd import HTTPError, Response
 from httpd.codec import escape
-from httpd.response import HTML, JSON
+from httpd.response import HTML
 from httpd.sse import EventHub
 from httpd.static import StaticFiles
 
 _NO_STORE = [("Cache-Control", "no-store")]
 _SEE_INDEX = Response.redirect("/")  # the answer to every accepted form post
-_FORM = "application/x-www-form-urlencoded"
 _DASH = "&mdash;"
 _ACTIONS = ("on", "off", "toggle")
 _BAD_LED = 'send {"on": true|false} or {"toggle": true}'
@@ -205,10 +204,7 @@ class Dashboard:
 
     def led_form(self, request):
         """POST /led from the page's form: change the LED, then back to /."""
-        guard.same_origin(request)
-        if not request.headers.get("content-type", "").startswith(_FORM):
-            raise HTTPError(415, "send a form (%s)" % _FORM)
-        form = request.form()
+        form = guard.form(request)
         guard.check_token(request, self.token, form)
         action = form.get("action")
         if action not in _ACTIONS:
@@ -221,12 +217,8 @@ class Dashboard:
     def api_led(self, request):
         if request.method in ("GET", "HEAD"):
             return Response.json({"on": self.app.board.led}, 200, _NO_STORE)
-        guard.same_origin(request)
         guard.check_token(request, self.token)
-        kind = request.headers.get("content-type", "")
-        if kind.split(";")[0].strip().lower() != JSON:
-            raise HTTPError(415, "Content-Type must be application/json")
-        data = request.json()
+        data = request.json()  # 415 unless sent as application/json
         if not isinstance(data, dict) or len(data) != 1:
             raise HTTPError(400, _BAD_LED)
         if data.get("toggle") is True:

@@ -8,6 +8,7 @@
 #                                      429 after repeated wrong guesses
 #   guard.same_origin(request)         403 if sent by a page of another site
 #                                      (for a GET route that changes state)
+#   guard.form(request)                a form post's fields; 415 if not a form
 #   server.error_handler = guard.error_response
 #
 # The token's checks themselves (comparison, failed-guess throttle, login
@@ -18,6 +19,7 @@ from httpd import HTTPError, Response
 from httpd.origin import cross_site
 from httpd.status import reason
 
+_FORM = "application/x-www-form-urlencoded"
 settings = None  # guard.configure()'s: AUTH_FAILURES and AUTH_WINDOW_S for lib/auth.py
 
 
@@ -34,6 +36,13 @@ def same_origin(request):
     DELETE itself)."""
     if cross_site(request.headers):
         raise HTTPError(403, "cross-site request refused")
+
+
+def form(request):
+    """The body of a form post as a dict; 415 unless it is sent as one."""
+    if not request.headers.get("content-type", "").startswith(_FORM):
+        raise HTTPError(415, "send a form (%s)" % _FORM)
+    return request.form()
 
 
 def check_token(request, token, form=None):

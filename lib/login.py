@@ -11,9 +11,9 @@
 # watch the Wi-Fi traffic can read it, as they could read the token.
 
 import auth
+import guard
 from httpd import HTTPError, Response
 
-_FORM = "application/x-www-form-urlencoded"
 _PAGE = """<!doctype html><html lang=en><meta charset=utf-8>
 <meta name=viewport content="width=device-width,initial-scale=1"><title>Log in</title>
 <link rel=stylesheet href=/static/app.css><body><h1>Log in</h1>%s
@@ -42,10 +42,9 @@ class Login:
     def submit(self, request):
         if not self.token:
             return Response.redirect("/")
-        if not request.headers.get("content-type", "").startswith(_FORM):
-            raise HTTPError(415, "send the login form (%s)" % _FORM)
+        fields = guard.form(request)
         try:
-            auth.verify(request, request.form().get("token", ""), self.token)
+            auth.verify(request, fields.get("token", ""), self.token)
         except HTTPError as e:
             text = "Too many wrong tokens: wait %s s." % e.headers[0][1] if e.status == 429 and e.headers \
                 else "That is not the token."
