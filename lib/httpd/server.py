@@ -383,6 +383,7 @@ class Server:
         # The victim is suspended in a read or a wait; cancelling it there means
         # it never touches the buffer again, so the slot can move at once.
         c.head = victim.head
+        c.head.forget()  # (heads in the pool were forgotten by _release)
         victim.head = None
         victim.cut = _EVICTED
         victim.deadline = None
@@ -487,7 +488,6 @@ class Server:
         stream = c.stream
         stats = self.stats
         head = c.head
-        head.forget()
         req = head.request
         req.peer = c.peer
         while True:
