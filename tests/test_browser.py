@@ -86,7 +86,7 @@ def wait_match(page, selector, pattern, timeout=5000):
 
 def wait_text(page, selector, text, timeout=5000):
     page.wait_for_function(
-        "([s, t]) => document.querySelector(s).textContent === t", arg=[selector, text], timeout=timeout)
+        "([s, t]) => { const e = document.querySelector(s); return e !== null && e.textContent === t; }", arg=[selector, text], timeout=timeout)
 
 
 def test_dashboard_toggles_the_led_and_follows_the_board_live(web_root, browser):
