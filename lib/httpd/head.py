@@ -4,6 +4,7 @@
 # MIT license
 #
 #   head = Head(limits)           limits: an object with the max_* settings
+#                                 (the Server: shared by its slots, not copied)
 #   got = readinto(head.space())  then head.received(got)
 #   head.parse()                  True once the blank line is in; HTTPError
 #                                 for a head that breaks a limit or HTTP
@@ -25,12 +26,8 @@ START = const(512)  # a slot's buffer to begin with
 
 class Head:
     def __init__(self, limits):
-        self.max_request_line = limits.max_request_line
-        self.max_header_line = limits.max_header_line
-        self.max_head = limits.max_head
-        self.max_headers = limits.max_headers
-        self.max_body = limits.max_body
-        self.buf = bytearray(min(START, self.max_head))
+        self.limits = limits
+        self.buf = bytearray(min(START, limits.max_head))
         self.mv = memoryview(self.buf)
         self.request = Request(self.buf)
         self.n = 0  # bytes in the buffer
@@ -68,18 +65,18 @@ class Head:
             nl -= 1  # now the end of the line without CR LF
         if self.lines == 0:
             if nl > pos:  # (empty lines before a request are ignored)
-                if nl - pos > self.max_request_line:
+                if nl - pos > self.limits.max_request_line:
                     raise HTTPError(414, "request line too long")
                 self.request.request_line(self.buf, pos, nl)
                 self.lines = 1
             return False
         if nl == pos:
             self.used = self.pos
-            self.request.finish(self.max_body)
+            self.request.finish(self.limits.max_body)
             return True
-        if nl - pos > self.max_header_line:
+        if nl - pos > self.limits.max_header_line:
             raise HTTPError(431, "header line too long")
-        if self.lines > self.max_headers:
+        if self.lines > self.limits.max_headers:
             raise HTTPError(431, "too many headers")
         self.request.header(self.buf, pos, nl)
         self.lines += 1
@@ -90,17 +87,18 @@ class Head:
         # too long (not counting a CR whose LF is still on the way), and grow
         # a full buffer.
         n = self.n
+        limits = self.limits
         pending = n - self.pos
         if pending and self.buf[n - 1] == 13:
             pending -= 1
-        if self.lines == 0 and pending > self.max_request_line:
+        if self.lines == 0 and pending > limits.max_request_line:
             raise HTTPError(414, "request line too long")
-        elif pending > self.max_header_line:
+        elif pending > limits.max_header_line:
             raise HTTPError(431, "header line too long")
         if n == len(self.buf):
-            if n >= self.max_head:
+            if n >= limits.max_head:
                 raise HTTPError(431, "request head too large")
-            buf = bytearray(min(2 * n, self.max_head))
+            buf = bytearray(min(2 * n, limits.max_head))
             buf[0:n] = self.buf
             self._use(buf)
 
