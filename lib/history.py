@@ -7,6 +7,8 @@
 # each, the request rate a 4-byte 'i': a benchmark makes far more than
 # 32767 a minute). The charts are rendered when a page asks after a new
 # sample and kept until the next one, so page loads in between cost nothing.
+# Drawing them is lib/dashpage.py's (imported with the page): a board whose
+# page is not open holds only the samples.
 
 import asyncio
 import gc
@@ -14,12 +16,7 @@ from array import array
 
 from micropython import const
 
-_NONE = const(-32768)  # no sample: before the first, or no Wi-Fi
-_H = const(24)  # chart height in viewBox units (y resolution)
-
-# (title, unit, divisor of the stored number): temperature in tenths of a degree
-_SERIES = (("Temperature", " &deg;C", 10), ("Free heap", " KB", 1),
-           ("Wi-Fi signal", " dBm", 1), ("Requests", "/min", 1))
+_NONE = const(-32768)  # no sample: before the first, or no Wi-Fi (lib/dashpage.py draws a gap)
 
 
 class History:
@@ -65,70 +62,11 @@ class History:
                 gc.collect()
             await asyncio.sleep_ms(self.interval_ms)
 
-    def series(self, k):
-        """Series k (0..3) oldest first, as a list of numbers or None."""
-        data = (self.temp, self.heap, self.rssi, self.rate)[k]
-        n = min(self.count, self.samples)
-        first = self.count - n
-        out = []
-        for j in range(first, self.count):
-            v = data[j % self.samples]
-            out.append(None if v == _NONE else v)
-        return out
-
     def charts(self):
         """The four charts as one HTML fragment (bytes), rendered at most
-        once per sample."""
+        once per sample (by lib/dashpage.py, which draws them on its page)."""
         if self._svg is None:
-            parts = []
-            for k in range(4):
-                parts.append(self._chart(k))
-            self._svg = "".join(parts).encode()
-        return self._svg
+            from dashpage import charts
 
-    def _chart(self, k):
-        title, unit, div = _SERIES[k]
-        values = self.series(k)
-        known = [v for v in values if v is not None]
-        if not known:
-            return "<div><p>%s<b>&mdash;</b></p></div>" % title
-        lo = min(known)
-        hi = max(known)
-        last = known[-1]
-        if div == 10:
-            text = "%.1f%s" % (last / 10, unit)
-        else:
-            text = "%d%s" % (last, unit)
-        span = hi - lo or 1
-        # x: one unit per sample slot, the newest at the right edge.
-        x0 = self.samples - len(values)
-        # Only the points where the line bends: a flat stretch is one segment
-        # (fewer bytes per page); a gap (no sample) starts a new subpath.
-        path = []
-        prev = None  # (x, y) of the last point seen on the current subpath
-        drawn = False  # whether prev has been written
-        move = "M"
-        for j, v in enumerate(values):
-            if v is None:
-                if prev is not None and not drawn:
-                    path.append(" %d %d" % prev)
-                prev = None
-                move = "M"
-                continue
-            y = _H - 2 - (v - lo) * (_H - 4) // span if hi != lo else _H // 2
-            if prev is not None and prev[1] == y:
-                prev = (x0 + j, y)
-                drawn = False
-                continue
-            if prev is not None and not drawn:
-                path.append(" %d %d" % prev)
-            path.append("%s%d %d" % (move, x0 + j, y))
-            move = "L" if move == "M" else " "
-            prev = (x0 + j, y)
-            drawn = True
-        if prev is not None and not drawn:
-            path.append(" %d %d" % prev)
-        if len(path) == 1:  # one sample: a dot-sized line
-            path.append("h-1")
-        return ('<div><p>%s<b>%s</b></p><svg viewBox="0 0 %d %d" preserveAspectRatio=none>'
-                '<path d="%s"/></svg></div>' % (title, text, self.samples - 1, _H, "".join(path)))
+            self._svg = charts(self)
+        return self._svg

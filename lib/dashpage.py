@@ -1,0 +1,230 @@
+# The dashboard's page (GET /), and the history charts it shows: imported at
+# the first page view (lib/dashboard.py's index), so a board whose page is
+# never opened, or one answering only the API, keeps this code off the heap.
+# MIT license
+#
+# The page is one bytes template filled with % : a request allocates the page
+# (under 1 KB) and a few short strings, nothing else. Styles and script are
+# static files, cached by the browser (ETag) and sent gzip-compressed.
+
+import gc
+import sys
+
+from httpd import Response
+from httpd.codec import escape
+from httpd.response import HTML
+from micropython import const
+
+_NO_STORE = [("Cache-Control", "no-store")]
+_DASH = "&mdash;"
+
+# Kept compact on purpose: every byte is sent on every page load. Values in
+# order: host name, body class, retry ms, backoff ms, host name, crash notice,
+# LED, token field, temperature, uptime, free heap, Wi-Fi signal, IP address,
+# requests, connections, firmware, version, history. One literal (the pieces
+# are joined by the compiler): frozen, it stays in flash; joined at import it
+# was an 865-byte copy on the heap.
+_PAGE = (
+    b'<!doctype html><html lang=en><meta charset=utf-8>'
+    b'<meta name=viewport content="width=device-width,initial-scale=1">'
+    b'<title>%s</title><link rel=icon href="data:,">'
+    b'<link rel=stylesheet href=/static/app.css>'
+    b'<body class="%s" data-retry=%d data-backoff=%d><h1>%s</h1>%s'
+    b'<section class=led><i id=d></i>LED <b id=l>%s</b>'
+    b'<form method=post action=/led id=f>'
+    b'<button name=action value=on>On</button>'
+    b'<button name=action value=off>Off</button>'
+    b'<button name=action value=toggle>Toggle</button>%s</form></section>'
+    b'<dl><dt>Temperature<dd id=t>%s'
+    b'<dt>Uptime<dd id=u>%s'
+    b'<dt>Free heap<dd id=m>%s'
+    b'<dt>Wi-Fi signal<dd id=w>%s'
+    b'<dt>IP address<dd id=i>%s'
+    b'<dt>Requests<dd id=r>%d'
+    b'<dt>Connections<dd id=c>%s'
+    b'<dt>Firmware<dd>%s'
+    b'<dt>Version<dd>%s</dl>'
+    b'<p id=s>Reload the page for new values.</p>%s'
+    b'<p><a href=/logs>Log</a> &middot; <a href=/metrics>Metrics</a></p>'
+    b'<script src=/static/app.js defer></script>\n'
+)
+# The last crash, until cleared: reason, uptime then, details, a Clear button.
+_CRASH = ('<div class=crash id=x>Last crash: %s (after %s of uptime). <a href=/api/crash>Details</a>'
+          '<form method=post action=/crash>%s<button>Clear</button></form></div>')
+# The charts of lib/history.py, and what they span.
+_HISTORY = b'<section class=hist><h2>Last %s</h2>%s</section>'
+
+# With API_TOKEN set: the token typed into the form, or a login that keeps it
+# (lib/login.py); once logged in, the form needs neither.
+_TOKEN_FIELD = (
+    '<input type=password name=token placeholder=Token aria-label="API token" '
+    'autocomplete=current-password> <a href=/login>Log in</a>'
+)
+_LOGGED_IN = '<button formaction=/logout>Log out</button>'
+
+_fixed = None  # (host, firmware, version): the parts that never change, escaped at the first view
+
+
+def uptime_text(s):
+    """'3d 04:05:06', or '04:05:06' in the first day (app.js formats alike)."""
+    days = s // 86400
+    s %= 86400
+    hms = "%02d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60)
+    return "%dd %s" % (days, hms) if days else hms
+
+
+def firmware_text():
+    """'MicroPython v1.28.0 on Raspberry Pi Pico W with RP2040', or '... on
+    unix'. From sys.implementation: sys.version names a build by its date or
+    git hash, and the unix port's _machine is its compiler ('linux [GCC 14.2.1]
+    version'), which tells a reader nothing."""
+    impl = sys.implementation
+    v = impl.version
+    text = "MicroPython v%d.%d.%d" % (v[0], v[1], v[2])
+    if len(v) > 3 and v[3]:  # a preview or release candidate
+        text += "-" + v[3]
+    machine = getattr(impl, "_machine", "")
+    if not machine or "[" in machine:  # a compiler, not a board: a unix (or windows) build
+        machine = "windows" if sys.platform == "win32" else "unix"
+    return text + " on " + machine
+
+
+def index(dashboard, request):
+    """GET /: the page with current values (lib/dashboard.py's Dashboard)."""
+    global _fixed
+    app = dashboard.app
+    if _fixed is None:
+        _fixed = (escape(app.config.HOSTNAME or "Pico W"), escape(firmware_text()), escape(app.version))
+    host, firmware, version = _fixed
+    board = app.board
+    stats = app.server.stats
+    on = board.led
+    signal = ip = _DASH
+    wifi = app.wifi.status() if app.wifi else None
+    gc.collect()  # a few ms on a Pico W; makes "free heap" the real figure
+    if wifi:
+        if wifi.get("connected"):
+            signal = "%d dBm, %s" % (wifi.get("rssi") or 0, escape(wifi.get("ssid") or ""))
+        else:
+            signal = "not connected"
+        ip = escape(wifi.get("ip") or _DASH)
+    token_field = ""
+    if dashboard.token:
+        import auth  # (only with a token: lib/auth.py)
+
+        token_field = _LOGGED_IN if auth.logged_in(request) else _TOKEN_FIELD
+    hub = dashboard.hub
+    body = _PAGE % (
+        host,
+        "on" if on else "off",
+        hub.retry_ms,
+        hub.backoff_ms,
+        host,
+        _crash_notice(app.crash, token_field),
+        "On" if on else "Off",
+        token_field,
+        "%.1f &deg;C" % board.temperature_c(),
+        uptime_text(app.uptime.seconds()),
+        "%d KB" % (gc.mem_free() // 1024),
+        signal,
+        ip,
+        stats.requests,
+        "%d open, %d total" % (app.server.active, stats.accepted),
+        firmware,
+        version,
+        _history_section(app.monitor),
+    )
+    return Response(body, 200, HTML, _NO_STORE)
+
+
+def _crash_notice(c, token_field):
+    if c is None:
+        return ""
+    up = c.get("uptime_s")
+    # (once logged in, no token to type here either: the Log out button is
+    # the LED form's)
+    field = "" if token_field is _LOGGED_IN else token_field
+    return _CRASH % (escape(c["reason"]), uptime_text(up) if up is not None else "?", field)
+
+
+def _history_section(monitor):
+    h = monitor.history if monitor is not None else None
+    if h is None:
+        return b""
+    minutes = h.samples * h.interval_ms // 60000
+    span = "hour" if minutes == 60 else "%d min" % minutes if minutes else "%d s" % (h.samples * h.interval_ms // 1000)
+    return _HISTORY % (span, h.charts())
+
+
+# -- the history charts (lib/history.py keeps the samples) -------------------------
+
+_NONE = const(-32768)  # no sample (lib/history.py's)
+_H = const(24)  # chart height in viewBox units (y resolution)
+
+# (title, unit, divisor of the stored number): temperature in tenths of a degree
+_SERIES = (("Temperature", " &deg;C", 10), ("Free heap", " KB", 1),
+           ("Wi-Fi signal", " dBm", 1), ("Requests", "/min", 1))
+
+
+def series(h, k):
+    """Series k (0..3) of History h oldest first, as a list of numbers or None."""
+    data = (h.temp, h.heap, h.rssi, h.rate)[k]
+    n = min(h.count, h.samples)
+    out = []
+    for j in range(h.count - n, h.count):
+        v = data[j % h.samples]
+        out.append(None if v == _NONE else v)
+    return out
+
+
+def charts(h):
+    """The four charts of History h as one HTML fragment (bytes)."""
+    return "".join([_chart(h, k) for k in range(4)]).encode()
+
+
+def _chart(h, k):
+    title, unit, div = _SERIES[k]
+    values = series(h, k)
+    known = [v for v in values if v is not None]
+    if not known:
+        return "<div><p>%s<b>&mdash;</b></p></div>" % title
+    lo = min(known)
+    hi = max(known)
+    last = known[-1]
+    if div == 10:
+        text = "%.1f%s" % (last / 10, unit)
+    else:
+        text = "%d%s" % (last, unit)
+    span = hi - lo or 1
+    # x: one unit per sample slot, the newest at the right edge.
+    x0 = h.samples - len(values)
+    # Only the points where the line bends: a flat stretch is one segment
+    # (fewer bytes per page); a gap (no sample) starts a new subpath.
+    path = []
+    prev = None  # (x, y) of the last point seen on the current subpath
+    drawn = False  # whether prev has been written
+    move = "M"
+    for j, v in enumerate(values):
+        if v is None:
+            if prev is not None and not drawn:
+                path.append(" %d %d" % prev)
+            prev = None
+            move = "M"
+            continue
+        y = _H - 2 - (v - lo) * (_H - 4) // span if hi != lo else _H // 2
+        if prev is not None and prev[1] == y:
+            prev = (x0 + j, y)
+            drawn = False
+            continue
+        if prev is not None and not drawn:
+            path.append(" %d %d" % prev)
+        path.append("%s%d %d" % (move, x0 + j, y))
+        move = "L" if move == "M" else " "
+        prev = (x0 + j, y)
+        drawn = True
+    if prev is not None and not drawn:
+        path.append(" %d %d" % prev)
+    if len(path) == 1:  # one sample: a dot-sized line
+        path.append("h-1")
+    return ('<div><p>%s<b>%s</b></p><svg viewBox="0 0 %d %d" preserveAspectRatio=none>'
+            '<path d="%s"/></svg></div>' % (title, text, h.samples - 1, _H, "".join(path)))
