@@ -40,7 +40,7 @@ _RESTART_MS = const(500)  # after the commit's answer, so it reaches the client
 
 def check_name(name):
     """HTTPError 403 unless `name` is a file an update may write."""
-    if name in ("boot.py", "main.py") or name.startswith("lib/otaboot."):
+    if name in ("boot.py", "main.py") or name.startswith("lib/otaboot"):  # otaboot and otaboot_select
         raise HTTPError(403, "%s is the recovery path: it is not updated over the air (flash or make deploy)" % name)
     if name.rsplit("/", 1)[-1] == "wifi.json":
         raise HTTPError(403, "wifi.json is not updated over the air (the setup portal or make deploy writes it)")

@@ -2,9 +2,13 @@
 # MIT license
 #
 # boot.py calls select() before it imports anything else of the firmware, so
-# the modules of the chosen version are the ones imported. This module is the
-# recovery path: it is never replaced over the air, imports only built-in
-# modules, and never raises (a bad state file means "run the base code").
+# the modules of the chosen version are the ones imported. This module and
+# lib/otaboot_select.py are the recovery path: never replaced over the air,
+# they import only built-in modules (and each other), and never raise (a bad
+# state file means "run the base code"). This one holds the state the running
+# firmware reads (report(), root, mode) and what it calls; the choosing at
+# boot, a trial's watchdog guard and the confirmation are otaboot_select's,
+# imported only while they run: a serving board does not hold their code.
 #
 #   versions/state.json the pointer: {"active": "v3", "previous": "v2", "trial": ...}
 #   versions/v3/     a version: lib/, www/, config.py, manifest (lib/ota.py writes them)
@@ -23,21 +27,14 @@
 
 import sys
 
-from micropython import const
-
 DIR = "versions"
 STATE = "versions/state.json"
-_SAFE_AFTER = const(3)  # boots in a row that did not reach serving, then safe mode
-_SAFE_TRIES = const(2)  # safe-mode boots that do not serve either, then back to the previous version
-_TRIAL_MS = const(120000)  # board only: a new version not serving by then is reset (joining Wi-Fi takes up to ~60 s)
-
 state = {}
 root = ""  # the active version's directory with a trailing "/", "" for the base code
 mode = None  # None (select() not run), "base", "version", "trial" or "safe"
 event = None  # what select() did that a person should hear of (rollback, safe mode)
-_guard = None  # board only: the timer that feeds the watchdog during a trial
 _switched = False  # an update was committed: the state file is the next boot's now
-_until = 0  # ticks_ms until which the guard feeds the watchdog
+_SELECT = "otaboot_select"
 
 
 def read():
@@ -64,69 +61,26 @@ def write(st):
     os.rename(tmp, STATE)
 
 
-def _exists(path):
-    import os
-
-    try:
-        os.stat(path)
-        return True
-    except OSError:
-        return False
-
-
 def select():
     """Choose the version to run and put it first on sys.path. Called once, by
-    boot.py, before any other module of the firmware is imported."""
-    global state, root, mode, event
+    boot.py, before any other module of the firmware is imported (see
+    lib/otaboot_select.py)."""
+    global mode, root
     try:
-        if not _exists(DIR):  # no update yet, nor make deploy: nothing to choose or count
-            mode = "base"
-            return
-        st = read()
-        st["boots"] = st.get("boots", 0) + 1  # counted before anything can fail
-        if st.get("trial") and st["boots"] > 1:
-            _roll_back(st, st.get("failure") or "it did not reach serving (a hang, a watchdog reset or a power cut)")
-        active = st.get("active")
-        if active and not _exists(DIR + "/" + active):
-            _roll_back(st, "its files are missing")
-        elif active and st["boots"] > _SAFE_AFTER + _SAFE_TRIES:  # e.g. a config.py that raises
-            _roll_back(st, "%d boots in a row did not reach serving, safe mode included" % (st["boots"] - 1))
-        active = st.get("active")
-        if st.get("boots", 0) > _SAFE_AFTER and not st.get("trial"):
-            st["safe"] = "%d boots in a row did not reach serving" % (st["boots"] - 1)
-            event = "safe mode: " + st["safe"]
-        else:
-            st.pop("safe", None)
-        try:
-            write(st)
-        except OSError as e:  # a full or failing flash: still run the version chosen
-            print("otaboot: cannot write %s: %r" % (STATE, e))
-        state = st
-        mode = "safe" if st.get("safe") else "trial" if st.get("trial") else "version" if active else "base"
-        if active:
-            root = DIR + "/" + active + "/"
-            sys.path.insert(0, root + "lib")
-            sys.path.insert(0, root[:-1])  # its config.py before one in /
-        print("otaboot: %s %s%s" % (mode, st.get("version") or "base",
-                                     "; " + event if event else ""))
-        if mode == "trial":
-            _start_guard()
-    except Exception as e:  # never keep the board from booting
+        import otaboot_select
+
+        otaboot_select.select()
+    except Exception as e:  # never keep the board from booting (a missing or broken otaboot_select)
         print("otaboot: %r; running the base code" % e)
         mode, root = "base", ""
+    _drop()
 
 
-def _roll_back(st, why):
-    global event
-    failed = st.get("version") or st.get("active")
-    st["active"] = st.get("previous")
-    st["version"] = st.get("previous_version")
-    st["previous"] = st["previous_version"] = None
-    st["trial"] = False
-    st["boots"] = 1  # this boot, of a version that served before
-    st.pop("failure", None)
-    st["rollback"] = {"from": failed, "to": st["version"] or "base", "reason": why}
-    event = "rolled back from %s to %s: %s" % (failed, st["version"] or "base", why)
+def _drop():
+    """Forget lib/otaboot_select.py, unless a trial's guard still runs from it."""
+    m = sys.modules.get(_SELECT)
+    if m is not None and m._guard is None:
+        del sys.modules[_SELECT]
 
 
 def switch(new):
@@ -143,20 +97,16 @@ def switched():
 
 def confirm(keep_watchdog=False):
     """The running version serves: the boot counter starts again, a trial
-    ends (this version is the one to return to from now on)."""
-    global mode
+    ends (this version is the one to return to from now on). Nothing to do,
+    and nothing imported, for a base code that counts no boots."""
     if mode is None or _switched:
         return
-    _stop_guard(keep_watchdog)
     st = state
-    if st.get("boots") or st.get("trial") or st.get("safe"):
-        st["boots"] = 0
-        st["trial"] = False
-        st.pop("safe", None)
-        write(st)
-        if mode == "trial":
-            print("otaboot: version %s confirmed" % st.get("version"))
-            mode = "version"
+    if _SELECT in sys.modules or st.get("boots") or st.get("trial") or st.get("safe"):
+        import otaboot_select
+
+        otaboot_select.confirm(keep_watchdog)
+        _drop()
 
 
 def failed(exc):
@@ -191,39 +141,3 @@ def report():
     r["rollback"] = st.get("rollback")
     r["safe"] = st.get("safe")
     return r
-
-
-# -- board only: a hang before serving ------------------------------------------
-
-
-def _start_guard():
-    """A hardware watchdog fed by a timer until _TRIAL_MS have passed: a
-    version that hangs before confirm() (in a Python loop or a driver) resets
-    the board, and the next boot rolls it back. Not on ports without them."""
-    global _guard, _until
-    try:
-        from machine import WDT, Timer
-    except ImportError:
-        return
-    from time import ticks_add, ticks_diff, ticks_ms
-
-    wdt = WDT(timeout=8388)  # the RP2040's longest
-    _until = ticks_add(ticks_ms(), _TRIAL_MS)
-
-    def feed(_):
-        if ticks_diff(_until, ticks_ms()) > 0:
-            wdt.feed()
-
-    _guard = Timer(-1, mode=Timer.PERIODIC, period=1000, callback=feed)  # a software timer: runs between bytecodes
-
-
-def _stop_guard(keep_watchdog):
-    global _guard
-    if _guard is None:
-        return
-    _guard.deinit()
-    _guard = None
-    if not keep_watchdog:  # the application does not feed it: turn it off
-        import machine
-
-        machine.mem32[0x40058000] &= ~(1 << 30)  # RP2040 watchdog CTRL, ENABLE

@@ -400,7 +400,7 @@ def test_a_full_flash_is_refused_with_507_before_anything_is_written(board, tmp_
 
 
 @pytest.mark.parametrize("name", ["../boot.py", "lib/../../boot.py", "boot.py", "main.py", "wifi.json",
-                                  "www/wifi.json", "lib/otaboot.py", "/config.py", "secrets.txt",
+                                  "www/wifi.json", "lib/otaboot.py", "lib/otaboot_select.mpy", "/config.py", "secrets.txt",
                                   "lib//x.py", "lib/./x.py"])
 def test_a_name_outside_the_firmware_is_refused_403_in_the_manifest(updated, tmp_path, name):
     b, before = updated

@@ -26,8 +26,8 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
-# Never sent: the board's recovery path (lib/otaboot.py refuses them too).
-SKIP = ("lib/otaboot.mpy", "lib/otaboot.py")
+# Never sent: the board's recovery path (lib/ota.py refuses them too).
+SKIP = ("lib/otaboot.mpy", "lib/otaboot.py", "lib/otaboot_select.mpy", "lib/otaboot_select.py")
 
 
 class OtaError(Exception):
