@@ -123,31 +123,41 @@ class _Conn:
         self.deadline = ticks_add(self.since, timeout_ms)
 
 
+class _Settings:
+    """Each setting's value: config's, else the core's default. (Read as
+    attributes: a name is interned once, shared with config.py's; a string
+    constant would be an object of its own on the heap.)"""
+
+    def __init__(self, config):
+        self._config = config
+
+    def __getattr__(self, name):
+        return getattr(self._config, name, getattr(defaults, name))
+
+
 class Server:
     def __init__(self, router, config=None, logger=None):
         """config: an object with the settings of defaults.py (config.py
         imports them all); a name it lacks keeps its default."""
-        def setting(name):
-            return getattr(config, name, getattr(defaults, name))
-
-        self.host = setting("HOST")
-        self.port = setting("PORT")
-        self.backlog = setting("BACKLOG")
-        self.max_connections = setting("MAX_CONNECTIONS")
-        self.slot_wait_ms = setting("SLOT_WAIT_MS")
-        self.retry_after_s = setting("RETRY_AFTER_S")
-        self.idle_timeout_ms = setting("IDLE_TIMEOUT_MS")
-        self.head_timeout_ms = setting("HEAD_TIMEOUT_MS")
-        self.body_timeout_ms = setting("BODY_TIMEOUT_MS")
-        self.handler_timeout_ms = setting("HANDLER_TIMEOUT_MS")
-        self.write_timeout_ms = setting("WRITE_TIMEOUT_MS")
-        self.max_request_line = setting("MAX_REQUEST_LINE")  # these five: enforced by Head
-        self.max_header_line = setting("MAX_HEADER_LINE")
-        self.max_head = setting("MAX_HEAD")
-        self.max_headers = setting("MAX_HEADERS")
-        self.max_body = setting("MAX_BODY")
-        self.allowed_hosts = tuple(setting("ALLOWED_HOSTS"))
-        self.access_log = setting("ACCESS_LOG")  # a line per request costs more than parsing it
+        setting = _Settings(config)
+        self.host = setting.HOST
+        self.port = setting.PORT
+        self.backlog = setting.BACKLOG
+        self.max_connections = setting.MAX_CONNECTIONS
+        self.slot_wait_ms = setting.SLOT_WAIT_MS
+        self.retry_after_s = setting.RETRY_AFTER_S
+        self.idle_timeout_ms = setting.IDLE_TIMEOUT_MS
+        self.head_timeout_ms = setting.HEAD_TIMEOUT_MS
+        self.body_timeout_ms = setting.BODY_TIMEOUT_MS
+        self.handler_timeout_ms = setting.HANDLER_TIMEOUT_MS
+        self.write_timeout_ms = setting.WRITE_TIMEOUT_MS
+        self.max_request_line = setting.MAX_REQUEST_LINE  # these five: enforced by Head
+        self.max_header_line = setting.MAX_HEADER_LINE
+        self.max_head = setting.MAX_HEAD
+        self.max_headers = setting.MAX_HEADERS
+        self.max_body = setting.MAX_BODY
+        self.allowed_hosts = tuple(setting.ALLOWED_HOSTS)
+        self.access_log = setting.ACCESS_LOG  # a line per request costs more than parsing it
         self.router = router
         self.log = logger or log.get_logger("httpd")
         self.stats = Stats()
