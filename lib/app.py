@@ -6,6 +6,7 @@
 # part adds its own routes through install().
 
 import gc
+import sys
 from time import ticks_diff, ticks_ms
 
 import board as board_layer
@@ -67,6 +68,10 @@ class App:
         self.router.add("/health", lambda request: _HEALTH)
         self.router.add("/api/status", lambda request: Response.json(self.status()))
 
+    def server_listening(self):
+        """The watchdog's check of the accept task."""
+        return self.server.listening
+
     def status(self):
         """What /api/status reports. The same dicts every time, refreshed in
         place (the first call adds the keys), so a status request leaves no
@@ -98,114 +103,39 @@ class App:
         return st
 
 
+def _once(name, *args):
+    """lib/appstart.py's function `name`, called; then that module is
+    forgotten: building runs once, and its code need not stay on the heap."""
+    try:
+        return getattr(__import__("appstart"), name)(*args)
+    finally:
+        sys.modules.pop("appstart", None)
+
+
 def build(config, board=None, wifi=None, mode=None):
     """The application with every part installed. mode: boot.py's, "portal"
-    while the setup portal runs (which leaves out what only a joined board uses)."""
-    # The setup portal has a page of its own at /, and nothing to chart, log
-    # to a browser or scrape: its heap is left to it (from .py at 180K it
-    # needs all of it). Safe mode (lib/otaboot.py: boots kept failing) has
-    # only the status page and the update endpoint.
-    safe = otaboot.mode == "safe"
-    portal = mode == "portal" or safe
-    www = getattr(config, "WWW_ROOT", "www")
-    if otaboot.root and not www.startswith("/"):  # an updated version serves its own files
-        config.WWW_ROOT = otaboot.root + www
-    if not portal:
-        # First: from .py the biggest module needs the biggest free block.
-        import dashboard
-
-        gc.collect()  # the compiler's garbage, before the next module's code lands between it
-        import monitor
-    token = getattr(config, "API_TOKEN", None)
-    if token:  # over-the-air updates: compiled before the server's buffers fragment the heap
-        gc.collect()
-        import ota
-    import guard
-
-    gc.collect()
-    app = App(config, board, wifi)
-    app.mode = mode
-    if not portal:
-        monitor.install(app)  # pyright: ignore[reportPossiblyUnbound]  # first: its log ring keeps what follows
-    guard.configure(config)
-    if getattr(config, "API_TOKEN", None):  # (the login page is for the token only)
-        import login
-
-        login.install(app)
-    if not portal:
-        dashboard.install(app)  # pyright: ignore[reportPossiblyUnbound]
-    if token:  # over-the-air updates (lib/ota.py), off without a token
-        ota.install(app)  # pyright: ignore[reportPossiblyUnbound]
-    if otaboot.event:  # a rollback or safe mode: in the log, and as the crash record the dashboard shows
-        from httpd import log
-
-        log.get_logger("ota").error("%s", otaboot.event)
-        if app.monitor is not None and app.crash is None:
-            app.monitor.crashed(otaboot.event)
-    for name in () if safe else getattr(config, "APP_MODULES", ()):  # the user's own routes: each module's install(app)
-        __import__(name).install(app)
-    return app
-
-
-async def _confirm(app, delay_ms):
-    """Tell lib/otaboot.py the running version is good once the server has
-    listened for delay_ms and its /health answers 200: a version on trial
-    that never gets here is rolled back at the next boot."""
-    import asyncio
-
-    while not app.server.listening:
-        await asyncio.sleep_ms(100)
-    await asyncio.sleep_ms(delay_ms)
-    handler, _ = app.router.match("GET", "/health")
-    if app.server.listening and handler(None).status == 200:
-        otaboot.confirm(bool(app.config.WATCHDOG_MS and app.board.has_watchdog))
+    while the setup portal runs (which leaves out what only a joined board
+    uses). See lib/appstart.py."""
+    return _once("build", config, board, wifi, mode)
 
 
 def main(tasks=()):
     """Build the application for the mode boot.py chose and serve until Ctrl-C.
     tasks: more coroutines to run beside the server (the test images' SLIP
     link to the host)."""
-    import settings
-    from httpd import log
-
-    config = settings.load()
-    log.configure(config.LOG_LEVEL)
-    station = mode = None
-    if board_layer.has_wifi():
-        import wifi
-
-        station, mode = wifi.handover()  # what boot.py decided
-    if mode == "portal":
-        # Compiled before the application: on a heap filled by it the portal's
-        # code may find no block big enough (from .py, at 180K).
-        import dns  # noqa: F401
-        import portal
-    app = build(config, station.board if station else None, station, mode)
-    crashed = app.monitor.crashed if app.monitor else None  # writes the crash record
-    if mode == "portal":
-        portal.install(app)  # pyright: ignore[reportPossiblyUnbound]
-    elif station is not None:
-        app.tasks.append(station.monitor())
-    app.tasks.extend(tasks)
-    # Without a wireless chip (mode None) the watchdog still guards the loop
-    # and the accept task: a reset would not revive the chip.
-    if config.WATCHDOG_MS and app.board.has_watchdog:
-        from watchdog import Watchdog
-
-        checks = [("accept task", lambda: app.server.listening)]
-        if mode == "station" and station is not None:
-            checks.append(("Wi-Fi monitor", station.alive))
-        app.tasks.append(Watchdog(app.board, config.WATCHDOG_MS, checks, crashed).run())
-    if otaboot.mode is not None:  # boot.py chose the version: confirm it once it serves
-        app.tasks.append(_confirm(app, getattr(config, "OTA_CONFIRM_MS", 5000)))
+    app, crashed = _once("start", tasks)  # (lib/appstart.py)
     try:
         httpd.run(app.server, *app.tasks)
     except KeyboardInterrupt:
         # A started watchdog cannot be stopped by MicroPython; without this the
         # REPL the user just reached would reset within seconds.
         app.board.stop_watchdog()
+        from httpd import log
+
         log.get_logger("app").info("stopped by Ctrl-C")
     except Exception as e:  # kept on flash, shown after the next boot
+        import settings
+
         if crashed is not None and settings.ordinary(e) is None:  # a busy port is no crash
             crashed("uncaught %s: %s" % (type(e).__name__, e), e)
         raise

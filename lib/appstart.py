@@ -1,0 +1,119 @@
+# Building the application and getting it ready to serve: code that runs
+# once. lib/app.py imports this module for app.build() and app.main()'s
+# start, and forgets it after each, so a serving board does not hold its code.
+# MIT license
+#
+# Nothing made here may outlive the call while pointing into this module (a
+# function, lambda or coroutine defined here keeps all of its code on the
+# heap): the tasks and callbacks it leaves behind are other modules', but for
+# confirm_when_serving, done a few seconds after the server listens.
+
+import gc
+
+import app as application
+import board as board_layer
+import otaboot
+
+
+def build(config, board=None, wifi=None, mode=None):
+    """app.build(): the application with every part installed. mode: boot.py's,
+    "portal" while the setup portal runs (which leaves out what only a joined
+    board uses)."""
+    # The setup portal has a page of its own at /, and nothing to chart, log
+    # to a browser or scrape: its heap is left to it (from .py at 180K it
+    # needs all of it). Safe mode (lib/otaboot.py: boots kept failing) has
+    # only the status page and the update endpoint.
+    safe = otaboot.mode == "safe"
+    portal = mode == "portal" or safe
+    www = getattr(config, "WWW_ROOT", "www")
+    if otaboot.root and not www.startswith("/"):  # an updated version serves its own files
+        config.WWW_ROOT = otaboot.root + www
+    if not portal:
+        # First: from .py the biggest module needs the biggest free block.
+        import dashboard
+
+        gc.collect()  # the compiler's garbage, before the next module's code lands between it
+        import monitor
+    token = getattr(config, "API_TOKEN", None)
+    if token:  # over-the-air updates: compiled before the server's buffers fragment the heap
+        gc.collect()
+        import ota
+    import guard
+
+    gc.collect()
+    app = application.App(config, board, wifi)
+    app.mode = mode
+    if not portal:
+        monitor.install(app)  # pyright: ignore[reportPossiblyUnbound]  # first: its log ring keeps what follows
+    guard.configure(config)
+    if token:  # (the login page is for the token only)
+        import login
+
+        login.install(app)
+    if not portal:
+        dashboard.install(app)  # pyright: ignore[reportPossiblyUnbound]
+    if token:  # over-the-air updates (lib/ota.py), off without a token
+        ota.install(app)  # pyright: ignore[reportPossiblyUnbound]
+    if otaboot.event:  # a rollback or safe mode: in the log, and as the crash record the dashboard shows
+        from httpd import log
+
+        log.get_logger("ota").error("%s", otaboot.event)
+        if app.monitor is not None and app.crash is None:
+            app.monitor.crashed(otaboot.event)
+    for name in () if safe else getattr(config, "APP_MODULES", ()):  # the user's own routes: each module's install(app)
+        __import__(name).install(app)
+    return app
+
+
+def start(tasks):
+    """app.main()'s start: the application built for the mode boot.py chose,
+    with its tasks. Returns (app, the function that writes a crash record or None)."""
+    import settings
+    from httpd import log
+
+    config = settings.load()
+    log.configure(config.LOG_LEVEL)
+    station = mode = None
+    if board_layer.has_wifi():
+        import wifi
+
+        station, mode = wifi.handover()  # what boot.py decided
+    if mode == "portal":
+        # Compiled before the application: on a heap filled by it the portal's
+        # code may find no block big enough (from .py, at 180K).
+        import dns  # noqa: F401
+        import portal
+    app = application.build(config, station.board if station else None, station, mode)  # (as patched by a test image)
+    crashed = app.monitor.crashed if app.monitor else None  # writes the crash record
+    if mode == "portal":
+        portal.install(app)  # pyright: ignore[reportPossiblyUnbound]
+    elif station is not None:
+        app.tasks.append(station.monitor())
+    app.tasks.extend(tasks)
+    # Without a wireless chip (mode None) the watchdog still guards the loop
+    # and the accept task: a reset would not revive the chip.
+    if config.WATCHDOG_MS and app.board.has_watchdog:
+        from watchdog import Watchdog
+
+        checks = [("accept task", app.server_listening)]
+        if mode == "station" and station is not None:
+            checks.append(("Wi-Fi monitor", station.alive))
+        app.tasks.append(Watchdog(app.board, config.WATCHDOG_MS, checks, crashed).run())
+    if otaboot.mode is not None:  # boot.py chose the version: confirm it once it serves
+        app.tasks.append(confirm_when_serving(app, getattr(config, "OTA_CONFIRM_MS", 5000)))
+    return app, crashed
+
+
+async def confirm_when_serving(app, delay_ms):
+    """Tell lib/otaboot.py the running version is good once the server has
+    listened for delay_ms and its /health answers 200: a version on trial
+    that never gets here is rolled back at the next boot. (This coroutine
+    holds this module's code until it is done: a few seconds after start.)"""
+    import asyncio
+
+    while not app.server.listening:
+        await asyncio.sleep_ms(100)
+    await asyncio.sleep_ms(delay_ms)
+    handler, _ = app.router.match("GET", "/health")
+    if app.server.listening and handler(None).status == 200:
+        otaboot.confirm(bool(app.config.WATCHDOG_MS and app.board.has_watchdog))
