@@ -103,6 +103,21 @@ class App:
         return st
 
 
+def error_response(request, status, detail=None, headers=None):
+    """The server's error_handler (the dashboard sets it; in safe mode the
+    update endpoint): JSON under /api/, plain text elsewhere. `request` is
+    None, or has path None, when the request line was unreadable."""
+    path = request.path if request is not None else None
+    if path and path.startswith("/api/"):
+        import json
+
+        from httpd.status import reason
+
+        body = json.dumps({"error": detail or reason(status), "status": status})
+        return Response(body, status, "application/json", headers)
+    return Response.error(status, detail, headers)
+
+
 def _once(name, *args):
     """lib/appstart.py's function `name`, called; then that module is
     forgotten: building runs once, and its code need not stay on the heap."""

@@ -38,16 +38,16 @@ def build(config, board=None, wifi=None, mode=None):
     if token:  # over-the-air updates: compiled before the server's buffers fragment the heap
         gc.collect()
         import ota
-    import guard
-
     gc.collect()
     app = application.App(config, board, wifi)
     app.mode = mode
     if not portal:
         monitor.install(app)  # pyright: ignore[reportPossiblyUnbound]  # first: its log ring keeps what follows
-    guard.configure(config)
     if token:  # (the login page is for the token only)
+        import guard
         import login
+
+        guard.configure(config)
 
         login.install(app)
     if not portal:

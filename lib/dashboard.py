@@ -10,7 +10,8 @@
 #
 # State changes (POST/PUT) are refused when cross-site (403, by the server
 # before routing: httpd/origin.py) and, when API_TOKEN is set, without the
-# token (401): see guard.py, which also makes errors under /api/ JSON.
+# token (401): see guard.py (imported only where a route needs it); errors
+# under /api/ are JSON (app.error_response).
 #
 # The page itself (GET /) is lib/dashpage.py, imported at the first view.
 
@@ -19,7 +20,6 @@ import gc
 import json
 import sys
 
-import guard
 from httpd import HTTPError, Response
 from httpd.sse import EventHub
 from httpd.static import StaticFiles
@@ -58,7 +58,9 @@ class Dashboard:
         add("/static/<path:name>", self.files.handler)
         add("/api/led", self.api_led, ("GET", "POST", "PUT"))
         add("/api/events", self.events)
-        app.server.error_handler = guard.error_response
+        from app import error_response
+
+        app.server.error_handler = error_response
         app.tasks.append(self.publish_status())
 
     # -- the page -----------------------------------------------------------------
@@ -72,6 +74,8 @@ class Dashboard:
 
     def led_form(self, request):
         """POST /led from the page's form: change the LED, then back to /."""
+        import guard
+
         form = guard.form(request)
         guard.check_token(request, self.token, form)
         action = form.get("action")
@@ -85,7 +89,10 @@ class Dashboard:
     def api_led(self, request):
         if request.method in ("GET", "HEAD"):
             return Response.json({"on": self.app.board.led}, 200, _NO_STORE)
-        guard.check_token(request, self.token)
+        if self.token:  # (without one, guard.py is not loaded for this)
+            import guard
+
+            guard.check_token(request, self.token)
         data = request.json()  # 415 unless sent as application/json
         if not isinstance(data, dict) or len(data) != 1:
             raise HTTPError(400, _BAD_LED)

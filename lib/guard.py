@@ -9,23 +9,25 @@
 #   guard.same_origin(request)         403 if sent by a page of another site
 #                                      (for a GET route that changes state)
 #   guard.form(request)                a form post's fields; 415 if not a form
-#   server.error_handler = guard.error_response
 #
-# The token's checks themselves (comparison, failed-guess throttle, login
-# sessions) are lib/auth.py, imported at the first request that gives a token:
-# without API_TOKEN (the default) their code never takes heap.
+# (The JSON errors under /api/ are app.error_response, the server's
+# error_handler.) The token's checks themselves (comparison, failed-guess
+# throttle, login sessions) are lib/auth.py, imported at the first request
+# that gives a token. The application's own routes import this module only
+# where they need it (a form post, a token to check): without API_TOKEN (the
+# default) a board that serves its page and API holds neither.
 
-from httpd import HTTPError, Response
+from httpd import HTTPError
 from httpd.origin import cross_site
-from httpd.status import reason
 
 _FORM = "application/x-www-form-urlencoded"
 settings = None  # guard.configure()'s: AUTH_FAILURES and AUTH_WINDOW_S for lib/auth.py
 
 
 def configure(config):
-    """Keep the settings (app.build calls it); lib/auth.py reads AUTH_FAILURES
-    and AUTH_WINDOW_S from them when a token is first given."""
+    """Keep the settings (app.build calls it when API_TOKEN is set); lib/auth.py
+    reads AUTH_FAILURES and AUTH_WINDOW_S from them when a token is first
+    given (from config.py when none were kept)."""
     global settings
     settings = config
 
@@ -66,15 +68,3 @@ def check_token(request, token, form=None):
             return
         raise HTTPError(401, "API token missing or wrong", [("WWW-Authenticate", "Bearer")])
     auth.verify(request, given, token)
-
-
-def error_response(request, status, detail=None, headers=None):
-    """A server error_handler: JSON under /api/, plain text elsewhere.
-    `request` is None, or has path None, when the request line was unreadable."""
-    path = request.path if request is not None else None
-    if path and path.startswith("/api/"):
-        import json
-
-        body = json.dumps({"error": detail or reason(status), "status": status})
-        return Response(body, status, "application/json", headers)
-    return Response.error(status, detail, headers)

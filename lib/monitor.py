@@ -18,7 +18,6 @@ import asyncio
 import gc
 
 import crash
-import guard
 from httpd.codec import escape
 from httpd import HTTPError, Response, log
 from httpd.response import HTML, TEXT
@@ -91,6 +90,13 @@ class Monitor:
         if self.history is not None:
             app.tasks.append(self.history.run())
 
+    def _check(self, request):
+        """guard.check_token, loading lib/guard.py only when there is a token to check."""
+        if self.token:
+            import guard
+
+            guard.check_token(request, self.token)
+
     # -- the crash record ------------------------------------------------------
 
     def _boot_record(self):
@@ -109,11 +115,11 @@ class Monitor:
 
     def api_crash(self, request):
         if request.method == "DELETE":
-            guard.check_token(request, self.token)
+            self._check(request)
             if not self._clear():
                 raise HTTPError(404, _NO_CRASH)
             return None  # 204
-        guard.check_token(request, self.token)
+        self._check(request)
         size = crash.size(self.crash_file)
         if size is None:
             raise HTTPError(404, _NO_CRASH)
@@ -121,6 +127,8 @@ class Monitor:
 
     def crash_form(self, request):
         """POST /crash from the dashboard's Clear button (works without JavaScript)."""
+        import guard
+
         guard.check_token(request, self.token, guard.form(request))
         self._clear()
         return Response.redirect("/")
@@ -132,20 +140,20 @@ class Monitor:
     # -- the log -------------------------------------------------------------------
 
     def logs_page(self, request):
-        guard.check_token(request, self.token)
+        self._check(request)
         ring = self.ring
         return Response(_PAGE % (self.host, ring.total, self.host, escape(ring.text().decode())),
                         200, HTML, _NO_STORE)
 
     def api_logs(self, request):
-        guard.check_token(request, self.token)
+        self._check(request)
         return Response(self.ring.text(), 200, TEXT, _NO_STORE)
 
     def log_events(self, request):
         """New lines from ?from=POS on (the position the page or the last
         event gave), then as they come. Each event's data starts with the
         position after it, so a reconnecting page asks for what it missed."""
-        guard.check_token(request, self.token)
+        self._check(request)
         ring = self.ring
         try:
             start = int(request.args.get("from", ring.total))
@@ -178,7 +186,7 @@ class Monitor:
     # -- metrics ---------------------------------------------------------------------
 
     def api_metrics(self, request):
-        guard.check_token(request, self.token)
+        self._check(request)
         if self.metrics is None:
             gc.collect()  # the first scrape: from .py, compiling metrics.py needs the largest free blocks
         from metrics import CONTENT_TYPE, Metrics

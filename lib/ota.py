@@ -106,7 +106,9 @@ class Updater:
         from httpd.server import default_error_response
 
         if self.app.server.error_handler is default_error_response:  # safe mode: no dashboard set it
-            self.app.server.error_handler = guard.error_response
+            from app import error_response
+
+            self.app.server.error_handler = error_response
 
     # -- the session ---------------------------------------------------------------
 

@@ -249,7 +249,7 @@ def test_a_version_that_hangs_before_serving_is_rolled_back_at_the_next_boot(boa
     b.start(listen=False)
     time.sleep(2)
     assert not b.proc.listening()  # hung in its import: never serves
-    b.kill()  # the watchdog resets the board (on a Pico W: lib/otaboot.py's trial guard)
+    b.kill()  # the watchdog resets the board (on a Pico W: lib/otaboot_select.py's trial guard)
     b.start()
     assert b.label() == "B"
     up = b.update_report()
