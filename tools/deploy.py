@@ -1,8 +1,10 @@
-"""Put the firmware on a Pico W with mpremote: check the board, install
-dependencies, copy what changed, reset.
+"""Put the firmware on a Pico W with mpremote: check the board, copy what
+changed, reset. It needs nothing from the internet: the firmware has no
+dependency (httpd/log.py prints its log lines without micropython-lib's
+logging, and a board holds 4-5 KB more heap without it).
 
-    deploy.py deploy [--device D] [--offline] [--wifi-file F]
-    deploy.py deps   [--device D]           micropython-lib logging only
+    deploy.py deploy [--device D] [--wifi-file F]
+    deploy.py deps   [--device D]           micropython-lib logging, for your own code (optional)
     deploy.py repl   [--device D]           the serial console
     deploy.py wipe   [--device D] [--yes]   remove this firmware's files
 
@@ -58,7 +60,6 @@ FIRMWARE_HINT = ("flash the RPI_PICO_W firmware, %s or newer "
 # file to new blocks before it frees the old ones, and the board needs
 # some room for its own files.
 RESERVE_BLOCKS = 4
-LOGGING_BYTES = 4096  # micropython-lib logging as .mpy, rounded up
 # Native-code architectures, in the order of the .mpy arch field.
 ARCHS = ("none", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp",
          "armv7emdp", "xtensa", "xtensawin", "rv32imc")
@@ -407,26 +408,17 @@ def blocks(size, block):
 # -- commands -------------------------------------------------------------------
 
 
-def install_deps(device, offline, warn=True):
-    """mpremote mip install logging; for deploy a failure is a warning, not the end."""
-    if offline:
-        print("mip install logging: SKIPPED (OFFLINE=1); to install it later: make deps DEVICE=%s"
-              % device)
-        return False
+def install_deps(device):
+    """mpremote mip install logging: for a user's own code. httpd then logs
+    through it too (same lines, more heap)."""
     print("mip install logging ...")
     run = mpremote(device, "mip", "install", "--target", "lib", "logging", timeout=300, check=False)
-    if run.returncode == 0:
-        print("mip install logging: done")
-        return True
-    lines = [ln for ln in (run.stdout + "\n" + run.stderr).splitlines() if ln.strip()]
-    why = lines[-1].replace("mpremote: ", "") if lines else "no output"
-    if not warn:
+    if run.returncode != 0:
+        lines = [ln for ln in (run.stdout + "\n" + run.stderr).splitlines() if ln.strip()]
+        why = lines[-1].replace("mpremote: ", "") if lines else "no output"
         raise DeployError("mip install logging failed (%s); it downloads from micropython-lib, "
                           "so this computer needs the internet." % why)
-    print("WARNING: mip install logging FAILED (%s). The server runs without it (a built-in "
-          "fallback prints the same log lines); install it later, once this computer reaches "
-          "the internet, with: make deps DEVICE=%s" % (why, device))
-    return False
+    print("mip install logging: done")
 
 
 def cmd_deploy(args):
@@ -437,10 +429,7 @@ def cmd_deploy(args):
         raise DeployError("%s Nothing was written to the board." % e)
     device = args.device
 
-    # 2. Dependencies (written to the board: only after the checks passed).
-    install_deps(device, args.offline)
-
-    # 3. Directories; .py sources that would shadow the .mpy files.
+    # 2. Directories; .py sources that would shadow the .mpy files.
     # versions/: where over-the-air updates go; its presence turns on boot counting (lib/otaboot.py).
     gone = board_exec(device, PREPARE % (repr(board_dirs(files) + ["versions"]),
                                          repr(shadowing_sources(files) + [OTA_STATE])), "DEPLOY-PREPARED")
@@ -450,7 +439,7 @@ def cmd_deploy(args):
         else:
             print("removed %s from the board (it would be imported instead of the .mpy)" % path)
 
-    # 4. Copy what changed. The probe compared SHA-256 sums for all files in
+    # 3. Copy what changed. The probe compared SHA-256 sums for all files in
     # one round trip; mpremote cp compares them again per file (its own
     # incremental copy, "Up to date: PATH") before it writes.
     copied = []
@@ -468,7 +457,7 @@ def cmd_deploy(args):
     print("copied %d %s, %d up to date" % (len(copied), "file" if len(copied) == 1 else "files",
                                            len(files) - len(copied)))
 
-    # 5. Reset, so boot.py joins Wi-Fi and main.py starts the server.
+    # 4. Reset, so boot.py joins Wi-Fi and main.py starts the server.
     if is_standin(device):
         print("reset: skipped (%s is a socket:// stand-in; a reset would end the unix port)" % device)
     else:
@@ -519,8 +508,6 @@ def check(args):
     new = sum(blocks(p.stat().st_size, block) for p, _ in files)
     old = sum(blocks(f[0], block) for f in info["files"][:len(files)] if f and f[0] > 0)
     need = (max(new - old, 0) + RESERVE_BLOCKS) * block
-    if not args.offline:
-        need += blocks(LOGGING_BYTES, block) * block
     if need > free:
         raise DeployError("The board's filesystem is too full: this deploy needs about %d KB and "
                           "only %d KB is free. Remove files you do not need (`.venv/bin/mpremote "
@@ -537,7 +524,7 @@ def check(args):
 
 def cmd_deps(args):
     board_exec(args.device, 'print("DEPLOY-PROBE", 1)', "DEPLOY-PROBE")  # reachable?
-    install_deps(args.device, False, warn=False)
+    install_deps(args.device)
     return 0
 
 
@@ -581,7 +568,6 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=("deploy", "deps", "repl", "wipe"))
     parser.add_argument("--device", default=os.environ.get("DEVICE") or "auto")
-    parser.add_argument("--offline", action="store_true", help="skip mip install")
     parser.add_argument("--wifi-file", default=None, help="credentials file (default wifi.json)")
     parser.add_argument("--yes", action="store_true", help="wipe without asking")
     args = parser.parse_args(argv)

@@ -18,7 +18,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGE = "httpd"
-DEPS = [["logging", "latest"]]
+DEPS = []  # httpd logs through micropython-lib's logging if it is installed, else prints the same lines
 
 
 def version():
