@@ -25,8 +25,6 @@ from httpd.sse import EventHub
 from httpd.static import StaticFiles
 
 _NO_STORE = [("Cache-Control", "no-store")]
-_SEE_INDEX = Response.redirect("/")  # the answer to every accepted form post
-_ACTIONS = ("on", "off", "toggle")
 _BAD_LED = 'send {"on": true|false} or {"toggle": true}'
 
 
@@ -53,8 +51,8 @@ class Dashboard:
     def install(self):
         app = self.app
         add = app.router.add
-        add("/", self.index)
-        add("/led", self.led_form, ("POST",))
+        add("/", self.page)
+        add("/led", self.page, ("POST",))
         add("/static/<path:name>", self.files.handler)
         add("/api/led", self.api_led, ("GET", "POST", "PUT"))
         add("/api/events", self.events)
@@ -65,24 +63,14 @@ class Dashboard:
 
     # -- the page -----------------------------------------------------------------
 
-    def index(self, request):
-        if "dashpage" not in sys.modules:  # the first view: from .py, compiling needs the largest free blocks
+    def page(self, request):
+        """GET / and the page's form (POST /led): lib/dashpage.py's, loaded at
+        the first of them."""
+        if "dashpage" not in sys.modules:  # from .py, compiling needs the largest free blocks
             gc.collect()
-        from dashpage import index  # (lib/dashpage.py)
+        from dashpage import handle
 
-        return index(self, request)
-
-    def led_form(self, request):
-        """POST /led from the page's form: change the LED, then back to /."""
-        import guard
-
-        form = guard.form(request)
-        guard.check_token(request, self.token, form)
-        action = form.get("action")
-        if action not in _ACTIONS:
-            raise HTTPError(400, "action must be on, off or toggle")
-        self.set_led(not self.app.board.led if action == "toggle" else action == "on")
-        return _SEE_INDEX
+        return handle(self, request)
 
     # -- JSON API -------------------------------------------------------------------
 

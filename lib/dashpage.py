@@ -1,6 +1,7 @@
-# The dashboard's page (GET /), and the history charts it shows: imported at
-# the first page view (lib/dashboard.py's index), so a board whose page is
-# never opened, or one answering only the API, keeps this code off the heap.
+# The dashboard's page (GET /), its form (POST /led) and the history charts
+# it shows: imported at the first of those requests (lib/dashboard.py's
+# page), so a board whose page is never opened, or one answering only the
+# API, keeps this code off the heap.
 # MIT license
 #
 # The page is one bytes template filled with % : a request allocates the page
@@ -10,13 +11,14 @@
 import gc
 import sys
 
-from httpd import Response
+from httpd import HTTPError, Response
 from httpd.codec import escape
 from httpd.response import HTML
 from micropython import const
 
 _NO_STORE = [("Cache-Control", "no-store")]
 _DASH = "&mdash;"
+_ACTIONS = ("on", "off", "toggle")
 
 # Kept compact on purpose: every byte is sent on every page load. Values in
 # order: host name, body class, retry ms, backoff ms, host name, crash notice,
@@ -135,6 +137,24 @@ def index(dashboard, request):
         _history_section(app.monitor),
     )
     return Response(body, 200, HTML, _NO_STORE)
+
+
+def led_form(dashboard, request):
+    """POST /led from the page's form: change the LED, then back to /."""
+    import guard
+
+    form = guard.form(request)
+    guard.check_token(request, dashboard.token, form)
+    action = form.get("action")
+    if action not in _ACTIONS:
+        raise HTTPError(400, "action must be on, off or toggle")
+    dashboard.set_led(not dashboard.app.board.led if action == "toggle" else action == "on")
+    return Response.redirect("/")
+
+
+def handle(dashboard, request):
+    """lib/dashboard.py's page(): the page, or its form's post."""
+    return (led_form if request.method == "POST" else index)(dashboard, request)
 
 
 def _crash_notice(c, token_field):
