@@ -23,6 +23,9 @@ def load():
                 from settings_pc import convert  # (a PC only: lib/settings_pc.py)
 
                 setattr(config, name, convert(name, text, getattr(config, name)))
+    import sys
+
+    sys.modules.pop("settings_pc", None)  # (nothing keeps it: needed again only for a mistake's message)
     return config
 
 
