@@ -456,23 +456,27 @@ def test_an_update_at_the_pico_w_heap_leaves_other_clients_answered(board, tmp_p
     import threading
 
     b = board().start()
-    answers, stop = [], threading.Event()
+    answers, stop = [], threading.Event()  # (status, when it came)
 
     def visitor():
         while not stop.is_set():
             try:
-                answers.append(client.get(b.port, "/api/status", timeout=5).status)
+                answers.append((client.get(b.port, "/api/status", timeout=5).status, time.monotonic()))
             except OSError as e:
-                answers.append(repr(e))
+                answers.append((repr(e), time.monotonic()))
             time.sleep(0.02)
 
     t = threading.Thread(target=visitor)
     t.start()
     try:
         send(b, version(tmp_path, "B"), "B")
+        sent = time.monotonic()
     finally:
         stop.set()
         t.join()
-    assert len(answers) > 5 and set(answers) == {200}, answers
+    assert answers and {status for status, _ in answers} == {200}, answers
+    # Answered while the update was under way, not held until it was done.
+    # (How many depends on the machine's load: one is the proof.)
+    assert any(when < sent for _, when in answers), answers
     restart_after_switch(b)
     assert b.label() == "B"
