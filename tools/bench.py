@@ -470,7 +470,10 @@ def wrk_version():
 def run_wrk(port, path, conns, seconds):
     cmd = ["wrk", "-t1", "-c%d" % conns, "-d%ds" % max(1, round(seconds)), "--timeout", "2s",
            "http://127.0.0.1:%d%s" % (port, path)]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    try:
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    except subprocess.TimeoutExpired:  # seen once against a server out of heap at 32K
+        raise SystemExit("error: wrk did not finish within %d s (%s)" % (seconds + 60, " ".join(cmd)))
     out = run.stdout + run.stderr
     m = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
     rps = re.search(r"Requests/sec:\s*([\d.]+)", out)
