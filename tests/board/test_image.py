@@ -29,8 +29,11 @@ CHIP_TRY = "[CYW43] Failed to start CYW43"  # the driver's line, one per try of 
 # at 7a6b197, 167,760 at 42b1835, docs/monitoring.md); the update's boot side
 # (lib/otaboot.py and its state), the security checks (Host, origin, token
 # throttle) and the request head's own object 11,552 more: 156,208 free at
-# 37a40ab. The target keeps 4 KB of that as margin against creeping growth.
-HEAP_TARGET = 152_000
+# 37a40ab. Loading what only a request, the page or the boot needs when it
+# is needed, and no micropython-lib logging, gave 16,448 back: 172,656 free
+# at 1c41696 (docs/benchmark.md). The target keeps 4 KB of that as margin
+# against creeping growth.
+HEAP_TARGET = 168_000
 WATCHDOG_MAX_S = 8.4  # the RP2040's longest watchdog timeout (8388 ms)
 
 # The modules of the application. On rp2 a frozen module's __file__ is its
