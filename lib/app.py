@@ -109,13 +109,28 @@ def error_response(request, status, detail=None, headers=None):
     None, or has path None, when the request line was unreadable."""
     path = request.path if request is not None else None
     if path and path.startswith("/api/"):
-        import json
-
         from httpd.status import reason
 
-        body = json.dumps({"error": detail or reason(status), "status": status})
-        return Response(body, status, "application/json", headers)
+        return Response.json({"error": detail or reason(status), "status": status}, status, headers)
     return Response.error(status, detail, headers)
+
+
+def handle_in(module, part, request):
+    """`module`.handle(part, request), the module imported at the first such
+    request: routes whose code a board holds only once they are asked for
+    (lib/dashpage.py, lib/monitor_routes.py)."""
+    if module not in sys.modules:
+        gc.collect()  # from .py, compiling needs the largest free blocks
+    return __import__(module).handle(part, request)
+
+
+def check_token(request, token):
+    """guard.check_token for a route without a form, loading lib/guard.py
+    only when there is a token to check (none without API_TOKEN)."""
+    if token:
+        import guard
+
+        guard.check_token(request, token)
 
 
 def _once(name, *args):

@@ -48,7 +48,6 @@ def build(config, board=None, wifi=None, mode=None):
         import login
 
         guard.configure(config)
-
         login.install(app)
     if not portal:
         dashboard.install(app)  # pyright: ignore[reportPossiblyUnbound]

@@ -18,8 +18,8 @@
 import asyncio
 import gc
 import json
-import sys
 
+from app import check_token, error_response, handle_in
 from httpd import HTTPError, Response
 from httpd.sse import EventHub
 from httpd.static import StaticFiles
@@ -56,8 +56,6 @@ class Dashboard:
         add("/static/<path:name>", self.files.handler)
         add("/api/led", self.api_led, ("GET", "POST", "PUT"))
         add("/api/events", self.events)
-        from app import error_response
-
         app.server.error_handler = error_response
         app.tasks.append(self.publish_status())
 
@@ -66,21 +64,14 @@ class Dashboard:
     def page(self, request):
         """GET / and the page's form (POST /led): lib/dashpage.py's, loaded at
         the first of them."""
-        if "dashpage" not in sys.modules:  # from .py, compiling needs the largest free blocks
-            gc.collect()
-        from dashpage import handle
-
-        return handle(self, request)
+        return handle_in("dashpage", self, request)
 
     # -- JSON API -------------------------------------------------------------------
 
     def api_led(self, request):
         if request.method in ("GET", "HEAD"):
             return Response.json({"on": self.app.board.led}, 200, _NO_STORE)
-        if self.token:  # (without one, guard.py is not loaded for this)
-            import guard
-
-            guard.check_token(request, self.token)
+        check_token(request, self.token)
         data = request.json()  # 415 unless sent as application/json
         if not isinstance(data, dict) or len(data) != 1:
             raise HTTPError(400, _BAD_LED)

@@ -20,9 +20,9 @@
 
 import asyncio
 import gc
-import sys
 
 import crash
+from app import handle_in
 from httpd import log
 from httpd.sse import EventHub
 from micropython import const
@@ -78,11 +78,7 @@ class Monitor:
     def route(self, request):
         """The handler of every route above: lib/monitor_routes.py's for the
         request's path, loaded at the first such request."""
-        if "monitor_routes" not in sys.modules:
-            gc.collect()  # from .py, compiling needs the largest free blocks
-        from monitor_routes import handle
-
-        return handle(self, request)
+        return handle_in("monitor_routes", self, request)
 
     # -- the crash record ------------------------------------------------------
 

@@ -13,6 +13,7 @@
 import gc
 
 import crash
+from app import check_token
 from httpd import HTTPError, Response
 from httpd.codec import escape
 from httpd.response import HTML, TEXT
@@ -37,20 +38,12 @@ _PAGE = (
 )
 
 
-def _check(m, request):
-    """guard.check_token, loading lib/guard.py only when there is a token to check."""
-    if m.token:
-        import guard
-
-        guard.check_token(request, m.token)
-
-
 # -- the crash record ------------------------------------------------------------
 
 
 def api_crash(m, request):
     """GET /api/crash: the record as it is on flash; DELETE: clear it (204)."""
-    _check(m, request)
+    check_token(request, m.token)
     if request.method == "DELETE":
         if not _clear(m):
             raise HTTPError(404, _NO_CRASH)
@@ -79,14 +72,14 @@ def _clear(m):
 
 
 def logs_page(m, request):
-    _check(m, request)
+    check_token(request, m.token)
     ring = m.ring
     host = escape(m.app.config.HOSTNAME)
     return Response(_PAGE % (host, ring.total, host, escape(ring.text().decode())), 200, HTML, _NO_STORE)
 
 
 def api_logs(m, request):
-    _check(m, request)
+    check_token(request, m.token)
     return Response(m.ring.text(), 200, TEXT, _NO_STORE)
 
 
@@ -95,7 +88,7 @@ def log_events(m, request):
     gave), then as they come (lib/monitor.py's publisher). Each event's data
     starts with the position after it, so a reconnecting page asks for what
     it missed."""
-    _check(m, request)
+    check_token(request, m.token)
     ring = m.ring
     try:
         start = int(request.args.get("from", ring.total))
@@ -110,7 +103,7 @@ def log_events(m, request):
 
 
 def api_metrics(m, request):
-    _check(m, request)
+    check_token(request, m.token)
     if m.metrics is None:
         gc.collect()  # the first scrape: from .py, compiling metrics.py needs the largest free blocks
     from metrics import CONTENT_TYPE, Metrics
