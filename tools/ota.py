@@ -26,8 +26,9 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
-# Never sent: the board's recovery path (lib/ota.py refuses them too).
-SKIP = ("lib/otaboot.mpy", "lib/otaboot.py", "lib/otaboot_select.mpy", "lib/otaboot_select.py")
+# Never sent: the board's recovery path, lib/otaboot*.mpy (lib/ota.py refuses
+# the same names by the same prefix).
+RECOVERY = "lib/otaboot"
 
 
 class OtaError(Exception):
@@ -42,7 +43,7 @@ def collect(lib=BUILD / "lib", www=BUILD / "www", config=ROOT / "config.py"):
             for p in sorted(pathlib.Path(base).rglob("*")):
                 if p.is_file() and "__pycache__" not in p.parts:
                     name = "%s/%s" % (top, p.relative_to(base).as_posix())
-                    if name not in SKIP:
+                    if not name.startswith(RECOVERY):
                         files.append((name, p))
     if config:
         files.append(("config.py", pathlib.Path(config)))
