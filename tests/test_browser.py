@@ -85,8 +85,22 @@ def wait_match(page, selector, pattern, timeout=5000):
 
 
 def wait_text(page, selector, text, timeout=5000):
-    page.wait_for_function(
-        "([s, t]) => { const e = document.querySelector(s); return e !== null && e.textContent === t; }", arg=[selector, text], timeout=timeout)
+    """Wait until the element's text is `text`, through page loads: a wait
+    started in a page that a form post then replaces can miss the new one
+    (seen: the new page showed the text, the wait ran out), so it is asked
+    again, in the page there is then, until `timeout` ms have passed."""
+    from playwright.sync_api import Error
+
+    until = time.monotonic() + timeout / 1000
+    while True:
+        try:
+            page.wait_for_function(
+                "([s, t]) => { const e = document.querySelector(s); return e !== null && e.textContent === t; }",
+                arg=[selector, text], timeout=500)
+            return
+        except Error:  # (TimeoutError is one)
+            if time.monotonic() >= until:
+                raise
 
 
 def test_dashboard_toggles_the_led_and_follows_the_board_live(web_root, browser):
