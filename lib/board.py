@@ -64,20 +64,17 @@ class PicoW:
         # True, or False for a board whose wireless chip does not answer: then
         # it has no Wi-Fi, and the LED pin is never touched again.
         self.wifi_chip = wireless_chip_answers()
-        self._led = machine.Pin("LED", machine.Pin.OUT, value=0) if self.wifi_chip else None
-        self._led_on = False  # kept here: reading the pin is a bus transfer to the chip
+        self._led_pin = machine.Pin("LED", machine.Pin.OUT, value=0) if self.wifi_chip else None
+        # The LED's state as last set, kept here because reading the pin is a
+        # bus transfer to the chip (and without a chip no LED shows it).
+        self.led = False
         self._adc = machine.ADC(4)  # the on-chip temperature sensor
         self._wdt = None
 
-    @property
-    def led(self):
-        """The state last set (without a chip, no LED shows it)."""
-        return self._led_on
-
     def set_led(self, on):
-        self._led_on = bool(on)
-        if self._led is not None:
-            self._led.value(1 if on else 0)
+        self.led = bool(on)
+        if self._led_pin is not None:
+            self._led_pin.value(1 if on else 0)
 
     def temperature_c(self):
         # Average a few readings: the sensor is noisy by a degree or two. The

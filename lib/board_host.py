@@ -14,16 +14,13 @@ class HostStandIn:
     has_watchdog = False
     wifi_chip = None  # this port has no such chip (not a fault, unlike False)
 
+    led = False  # the LED's state as last set
+
     def __init__(self):
-        self._led = False
         self._wdt = None
 
-    @property
-    def led(self):
-        return self._led
-
     def set_led(self, on):
-        self._led = bool(on)
+        self.led = bool(on)
 
     def temperature_c(self):
         # Room temperature with the small wobble of a real sensor.
