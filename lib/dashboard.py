@@ -57,7 +57,7 @@ class Dashboard:
         add("/api/led", self.api_led, ("GET", "POST", "PUT"))
         add("/api/events", self.events)
         app.server.error_handler = error_response
-        app.tasks.append(self.publish_status())
+        app.tasks.append(self.hub.feed(self.publish_status))
 
     # -- the page -----------------------------------------------------------------
 
@@ -99,17 +99,11 @@ class Dashboard:
         return json.dumps(self.app.status())
 
     async def publish_status(self):
-        """Push the status to open streams every `interval` ms. With no stream
-        open it waits on an Event, so an idle board does no work at all."""
-        hub = self.hub
-        while True:
-            try:
-                await hub.watched()
-                await asyncio.sleep_ms(self.interval)
-                if hub.count:
-                    hub.publish("status", self.status_json())
-            except MemoryError:  # a full heap skips an update, never ends the updates
-                gc.collect()
+        """One step of the status feed (hub.feed runs it while a stream is
+        open): wait `interval` ms, then push the status to the streams."""
+        await asyncio.sleep_ms(self.interval)
+        if self.hub.count:
+            self.hub.publish("status", self.status_json())
 
 
 def install(app):

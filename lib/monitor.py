@@ -19,7 +19,6 @@
 # loaded at the first request to one of them.
 
 import asyncio
-import gc
 
 import crash
 from app import handle_in
@@ -71,7 +70,7 @@ class Monitor:
         add("/metrics", route)
         add("/api/crash", route, ("GET", "DELETE"))
         add("/crash", route, ("POST",))
-        app.tasks.append(self.publish_logs())
+        app.tasks.append(self.hub.feed(self.publish_logs))
         if self.history is not None:
             app.tasks.append(self.history.run())
 
@@ -103,21 +102,16 @@ class Monitor:
         return "%d\n%s" % (self.ring.total, data.decode())
 
     async def publish_logs(self):
-        """Send new lines to the open log stream, in batches. With no stream
-        open it waits on an Event: an unwatched log costs no task switches."""
+        """One step of the log feed (hub.feed runs it while a stream is open):
+        wait for new lines, then send them to the stream in one batch."""
+        self.logged.clear()
+        await self.logged.wait()
+        await asyncio.sleep_ms(_BATCH_MS)
         hub = self.hub
-        while True:
-            try:
-                await hub.watched()
-                self.logged.clear()
-                await self.logged.wait()
-                await asyncio.sleep_ms(_BATCH_MS)
-                if hub.count and self.pos < self.ring.total:
-                    data = self.ring.since(self.pos)
-                    hub.publish("log", self.event(data))
-                    self.pos = self.ring.total
-            except MemoryError:  # a full heap skips a batch, never ends the stream
-                gc.collect()
+        if hub.count and self.pos < self.ring.total:
+            data = self.ring.since(self.pos)
+            hub.publish("log", self.event(data))
+            self.pos = self.ring.total
 
 
 def install(app):

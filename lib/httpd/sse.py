@@ -13,6 +13,7 @@
 # (retry: backoff_ms) and ends, so streams never hold every connection slot.
 
 import asyncio
+import gc
 
 from .response import EVENT_STREAM, Response
 
@@ -47,6 +48,17 @@ class EventHub:
         if not self._listeners:
             self._opened.clear()
             await self._opened.wait()
+
+    async def feed(self, step):
+        """The task that publishes one kind of event: await step() again and
+        again while a stream is open, and nothing while none is. A full heap
+        costs one step, never the task."""
+        while True:
+            try:
+                await self.watched()
+                await step()
+            except MemoryError:
+                gc.collect()
 
     def publish(self, event, data):
         """Queue `data` (str) as event `event` for every listener."""

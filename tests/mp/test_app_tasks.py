@@ -74,7 +74,7 @@ async def test_status_publisher_outlives_a_memory_error():
     publisher.status_json = status_json
     listener = _Listener()
     publisher.hub._listeners.append(listener)
-    task = asyncio.create_task(publisher.publish_status())
+    task = asyncio.create_task(publisher.hub.feed(publisher.publish_status))
     await asyncio.sleep_ms(150)
     assert not task.done()
     task.cancel()
