@@ -26,6 +26,14 @@ def status(srv):
     return json.loads(client.get(srv.port, "/api/status").body)["http"]
 
 
+def wait_client_sockets_at_least(srv, count, timeout=2.0):
+    """Wait until the server has accepted `count` clients; the number open."""
+    deadline = time.monotonic() + timeout
+    while srv.client_sockets_open() < count and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return srv.client_sockets_open()
+
+
 def open_idle(port, count):
     conns = []
     for _ in range(count):
@@ -220,6 +228,43 @@ def test_when_every_slot_is_busy_a_newcomer_gets_503_with_retry_after(start_serv
         for c in busy:
             c.close()
 
+
+
+def test_a_first_page_view_while_clients_hold_every_descriptor_gets_503_then_the_page(start_server):
+    """The first GET / loads lib/dashpage.py from a file (a board with .mpy
+    files too). With every descriptor of the Pico W profile held by a client
+    (three requests under way, a newcomer waiting for a slot, and this one)
+    that file cannot be opened: the answer is 503 with Retry-After, not a
+    500, and the page is served once a descriptor is free."""
+    srv = start_server(dict(FAST, HEAD_TIMEOUT_MS=5000))
+    held = []
+    try:
+        for _ in range(3):  # requests under way, none idle: nothing to evict
+            c = client.Conn(srv.port)
+            c.send(b"GET / HTTP/1.1\r\n")
+            held.append(c)
+        page = client.Conn(srv.port)
+        held.append(page)
+        page.send(b"GET / HTTP/1.1\r\n")  # the fourth slot, its head not done yet
+        assert wait_client_sockets_at_least(srv, 4) == 4
+        newcomer = client.Conn(srv.port)  # the fifth descriptor: it waits for a slot
+        held.append(newcomer)
+        newcomer.send(b"GET / HTTP/1.1\r\n")
+        assert wait_client_sockets_at_least(srv, 5) == 5, "the newcomer was not accepted"
+        page.send(b"Host: pico.test\r\n\r\n")
+        r = page.read_response()
+        assert r.status == 503, (r.status, r.body)
+        assert r.header("retry-after") == "2"
+        assert r.header("connection") == "close"
+    finally:
+        for c in held:
+            c.close()
+    assert srv.wait_client_sockets(0, timeout=3.0) == 0
+    r = client.get(srv.port, "/")
+    assert r.status == 200 and b"<h1>" in r.body
+    counts = status(srv)
+    assert counts["errors"] == 0, counts
+    assert "Traceback" not in srv.output()
 
 def test_flood_of_100_concurrent_clients_each_get_200_or_503_quickly(start_server):
     # The kernel queues the whole flood (BACKLOG 128), so each client's time is

@@ -43,6 +43,10 @@ _NEW = const(8)  # admitted or between requests, before the next wait
 
 _EPIPE = const(32)  # not in MicroPython's errno module; same value on Linux and lwIP
 _PEER_GONE = (ECONNRESET, ECONNABORTED, ENOTCONN, ETIMEDOUT, EHOSTUNREACH, _EPIPE)
+# No descriptor free to open a file (a module imported at its route's first
+# request, a static file): every one is held by a client for the moment.
+# ENFILE, EMFILE: not in MicroPython's errno module; Linux's values.
+_NO_DESCRIPTOR = (23, 24)
 
 _REAP_MS = const(200)  # how often deadlines are checked while connections are open
 _LINGER_MS = const(1000)  # how long to drain input before closing after an error
@@ -611,14 +615,21 @@ class Server:
                 # OPTIONS without a handler of its own: say what is allowed.
                 return Response(b"", 204, None, [("Allow", self.router.allow(req.path))])
             return self.error_handler(req, e.status, e.detail, e.headers)
+        if isinstance(e, OSError) and e.errno in _NO_DESCRIPTOR:
+            # Short of descriptors, not broken: the answer says to come back.
+            self.stats.rejected += 1
+            self.log.warning("no file descriptor free for %s %s; answered 503", req.method, req.path)
+            return self._busy_response(req, "server busy, retry shortly")
         self.stats.errors += 1
         if isinstance(e, MemoryError):
             gc.collect()
             self.log.error("out of memory in %s %s", req.method, req.path)
-            return self.error_handler(req, 503, "out of memory, retry shortly",
-                                      [("Retry-After", self.retry_after_s)])
+            return self._busy_response(req, "out of memory, retry shortly")
         log.exception(self.log, e, "handler failed: %s %s", req.method, req.path)
         return self.error_handler(req, 500, None, None)
+
+    def _busy_response(self, req, detail):
+        return self.error_handler(req, 503, detail, [("Retry-After", self.retry_after_s)])
 
     # -- writing ----------------------------------------------------------------
 
@@ -651,6 +662,13 @@ class Server:
         """Write any response: large bodies in pieces, files, streams.
         Returns whether the connection stays open."""
         req = c.head.request
+        f = None
+        if resp.file is not None and req.method != "HEAD":
+            try:  # before the head: a file that cannot be opened gets an answer
+                f = open(resp.file, "rb")
+            except OSError as e:
+                resp = self._failure(req, e)
+                keep = False
         chunked = False
         if resp.stream is not None:
             if req.version == 10:
@@ -662,26 +680,26 @@ class Server:
             tail = _CHUNKED + tail
         if req.method == "HEAD":
             await self._write_all(c, resp.head(), tail)
-        elif resp.file is not None:
-            await self._write_all(c, resp.head(), tail)
-            await self._send_file(c, resp.file, resp.length)
+        elif f is not None:
+            with f:
+                await self._write_all(c, resp.head(), tail)
+                await self._send_file(c, f, resp.length)
         else:
             await self._write_all(c, resp.head(), tail, resp.body)
             if resp.stream is not None:
                 await self._stream(c, resp.stream, chunked)
         return keep
 
-    async def _send_file(self, c, path, length):
+    async def _send_file(self, c, f, length):
         # Each piece is read into the shared buffer and handed to the socket
         # before any await, so the buffer is free for others while we wait.
-        with open(path, "rb") as f:
-            while length > 0:
-                n = f.readinto(self._out)
-                if not n:
-                    raise OSError(5)  # EIO: the file shrank since it was indexed
-                n = min(n, length)
-                length -= n
-                await self._write(c, self._out_mv[:n])
+        while length > 0:
+            n = f.readinto(self._out)
+            if not n:
+                raise OSError(5)  # EIO: the file shrank since it was indexed
+            n = min(n, length)
+            length -= n
+            await self._write(c, self._out_mv[:n])
 
     async def _write_all(self, c, *parts):
         """Write the parts in order, gathered into as few writes as fit the
