@@ -40,6 +40,9 @@ async def drain(c):
         if n:
             off += n
             c.since = ticks_ms()
+            if c.reclaimable:  # it reads again: no longer a stalled writer
+                c.reclaimable = False
+                reclaimable(stream, 0)
         else:
             await asyncio.sleep_ms(_NO_MEMORY_PAUSE_MS)
     stream.out_buf = b""
@@ -70,6 +73,21 @@ def close(stream):
 # (stock MicroPython on the Pico W) the close stays graceful.
 SO_LINGER = getattr(socket, "SO_LINGER", None)
 _LINGER_OFF = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {on: 1, seconds: 0}
+
+
+# Our firmware's (firmware/patches/lwip): a connection marked reclaimable may
+# be reset by lwIP itself when a new connection finds every one of its 5 in
+# use, instead of that SYN being dropped; the next data it receives takes the
+# mark back. Elsewhere (stock MicroPython, Linux) None: the server's own
+# eviction, at accept, is all there is.
+SO_RECLAIMABLE = getattr(socket, "SO_RECLAIMABLE", None)
+
+
+def reclaimable(stream, on):
+    try:
+        stream.s.setsockopt(socket.SOL_SOCKET, SO_RECLAIMABLE, on)
+    except OSError:
+        pass  # (closed or reset meanwhile)
 
 
 def abort(stream):

@@ -47,6 +47,10 @@ def _is_field_name(name):
 
 
 class Response:
+    # True: the connection is closed after this answer (Connection: close),
+    # for an answer after which the client has nothing to ask for a while.
+    close = False
+
     def __init__(self, body: "bytes | str" = b"", status=200, content_type: "str | None" = TEXT,
                  headers: "list | None" = None):
         if isinstance(body, str):

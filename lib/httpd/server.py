@@ -26,7 +26,8 @@ from time import ticks_add, ticks_diff, ticks_ms
 
 from . import defaults, log, origin
 from .head import Head
-from .aio import SO_LINGER, abort as _abort, close as _close, drain as _drain, forget_wait, wait_readable
+from .aio import SO_LINGER, SO_RECLAIMABLE, abort as _abort, close as _close, drain as _drain, forget_wait
+from .aio import reclaimable as _reclaimable, wait_readable
 from .response import TEXT, Response
 from .status import HTTPError
 
@@ -74,13 +75,19 @@ _SLOT_POLL_MS = const(20)  # how often a waiting newcomer looks for a slot
 # stuck one is evicted or cut and its memory freed at once: no limit needed.
 _UNCONFIRMED_MAX = const(1024)
 _PIPELINE_LIMIT = _UNCONFIRMED_MAX if SO_LINGER is None else 0x3FFFFFFF  # (a small int on the board)
-# A connection whose output has not moved for this long may be closed to
-# make room for a new client, like one idle for _EVICT_GRACE_MS.
-_STALL_GRACE_MS = const(1000)
-# A connection counts as idle (and may be closed for a newcomer) only after
-# this long without a request: a client that has just connected has its
-# request on the way, while a browser's spare connections idle for seconds.
+# When a connection may be given up for a newcomer (closed by the server for
+# one that reached accept(), or marked for lwIP to reclaim for one whose SYN
+# finds every connection in use: see _over_grace):
+# - between requests (keep-alive), after this long idle: a browser resends a
+#   request that meets a reset on a connection it has used before;
 _EVICT_GRACE_MS = const(250)
+# - accepted and silent, after this long: until then its request may be on
+#   the way, and a browser does not resend a request reset on a new
+#   connection (the page or script is lost); a browser's spare connections
+#   idle for seconds;
+_FRESH_GRACE_MS = const(1000)
+# - its output not moving for this long (the peer stopped reading).
+_STALL_GRACE_MS = const(1000)
 
 _CRLF = b"\r\n"
 _CLOSE = b"Connection: close\r\n\r\n"
@@ -119,6 +126,7 @@ class _Conn:
         self.started = self.since  # when the current request's first byte came
         self.unconfirmed = 0  # bytes answered since the client last sent anything
         self.fresh = True  # nothing received yet: idle since it was accepted
+        self.reclaimable = False  # marked for lwIP to reclaim (aio.reclaimable)
 
     def wait(self, phase, timeout_ms):
         """About to wait for `phase`, for at most timeout_ms."""
@@ -381,15 +389,13 @@ class Server:
         victim = None
         oldest = -1
         now = ticks_ms()
-        for phase, grace in ((_IDLE, _EVICT_GRACE_MS), (_WRITE, _STALL_GRACE_MS), (_STREAM, 0)):
+        for phase in (_IDLE, _WRITE, _STREAM):
             for other in self._conns:
                 if other.head is not None and other.phase == phase and other.cut is None:
-                    # A newcomer that waited for its slot and has sent nothing
-                    # has been idle since it was accepted.
-                    age = ticks_diff(now, other.started if other.fresh else other.since)
-                    if age >= grace and age > oldest:
+                    over = _over_grace(other, now)
+                    if over >= 0 and over > oldest:
                         victim = other
-                        oldest = age
+                        oldest = over
             if victim is not None:
                 break
         if victim is None:
@@ -486,6 +492,12 @@ class Server:
                         c.deadline = None
                         c.cut = c.phase
                         c.task.cancel()
+                    elif (_RECLAIM and not c.reclaimable and c.head is not None and c.phase != _STREAM
+                          and _over_grace(c, now) >= 0):
+                        # Idle or stalled past its grace: lwIP may take it for
+                        # a newcomer the stack could not let in otherwise.
+                        c.reclaimable = True
+                        _reclaimable(c.stream, 1)
             except MemoryError:
                 self._out_of_memory()
                 await asyncio.sleep_ms(_OOM_PAUSE_MS)
@@ -526,6 +538,7 @@ class Server:
                         if not head.n:
                             c.started = ticks_ms()
                             c.fresh = False
+                            c.reclaimable = False  # (lwIP took the mark back as the data came)
                         head.received(got)
                         c.unconfirmed = 0
                 if req.content_length and not await self._read_body(c):
@@ -547,7 +560,7 @@ class Server:
                     resp = _as_response(await resp)
                 except Exception as e:
                     resp = self._failure(req, e)
-            keep = req.keep_alive and not self.closing and resp.status < 500
+            keep = req.keep_alive and not resp.close and not self.closing and resp.status < 500
             if not self._queue(c, resp, keep):
                 keep = await self._send(c, resp, keep)
             elif stream.out_buf:  # the socket took part of it: wait for the rest
@@ -768,6 +781,24 @@ def _no_delay(sock):
             sock.setsockopt(socket.IPPROTO_TCP, _TCP_NODELAY, 1)
         except (OSError, AttributeError):
             pass
+
+
+_RECLAIM = SO_RECLAIMABLE is not None
+
+
+def _over_grace(c, now):
+    """How long c has been past the grace after which it may be given up
+    for a newcomer (negative: not yet, or not at all)."""
+    phase = c.phase
+    if phase == _IDLE:
+        if c.fresh:  # (a newcomer that waited for its slot: silent since accepted)
+            return ticks_diff(now, c.started) - _FRESH_GRACE_MS
+        return ticks_diff(now, c.since) - _EVICT_GRACE_MS
+    if phase == _WRITE:
+        return ticks_diff(now, c.since) - _STALL_GRACE_MS
+    if phase == _STREAM:
+        return ticks_diff(now, c.since)
+    return -1
 
 
 def _write_kept(c, resp):
