@@ -40,8 +40,10 @@ class Dashboard:
             app.server.log.warning("EVENT_HEARTBEAT_MS must be below HANDLER_TIMEOUT_MS; using %d",
                                    handler_timeout // 2)
             heartbeat = handler_timeout // 2
-        self.hub = EventHub(config.MAX_EVENT_STREAMS, heartbeat)
         self.interval = max(100, config.STATUS_INTERVAL_MS)
+        # Pages beyond MAX_EVENT_STREAMS poll: as often as the streams get
+        # the status, less often the more pages there are (httpd/sse.py).
+        self.hub = EventHub(config.MAX_EVENT_STREAMS, heartbeat, poll_ms=self.interval)
         try:  # the firmware image's web assets, frozen into flash
             from www_data import FILES as frozen  # pyright: ignore[reportMissingImports]
         except ImportError:

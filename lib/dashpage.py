@@ -5,8 +5,13 @@
 # MIT license
 #
 # The page is one bytes template filled with % : a request allocates the page
-# (under 1 KB) and a few short strings, nothing else. Styles and script are
-# static files, cached by the browser (ETag) and sent gzip-compressed.
+# (about 3 KB with its styles) and a few short strings, nothing else. The
+# styles (www/static/app.css) are inline, allowed by their hash in the page's
+# Content-Security-Policy: a page view is then the page and app.js, which a
+# browser asks for on the page's own connection, and the live values on it
+# too. The board has 5 connections for every visitor; a stylesheet of its own
+# made each browser open a second one (docs/dashboard.md, "A room full of
+# browsers"). The script is a static file, cached (ETag) and sent gzip-compressed.
 
 import gc
 import sys
@@ -21,7 +26,7 @@ _DASH = "&mdash;"
 _ACTIONS = ("on", "off", "toggle")
 
 # Kept compact on purpose: every byte is sent on every page load. Values in
-# order: host name, body class, retry ms, backoff ms, host name, crash notice,
+# order: host name, styles, body class, retry ms, host name, crash notice,
 # LED, token field, temperature, uptime, free heap, Wi-Fi signal, IP address,
 # requests, connections, firmware, version, history. One literal (the pieces
 # are joined by the compiler): frozen, it stays in flash; joined at import it
@@ -30,8 +35,8 @@ _PAGE = (
     b'<!doctype html><html lang=en><meta charset=utf-8>'
     b'<meta name=viewport content="width=device-width,initial-scale=1">'
     b'<title>%s</title><link rel=icon href="data:,">'
-    b'<link rel=stylesheet href=/static/app.css>'
-    b'<body class="%s" data-retry=%d data-backoff=%d><h1>%s</h1>%s'
+    b'<style>%s</style>'
+    b'<body class="%s" data-retry=%d><h1>%s</h1>%s'
     b'<section class=led><i id=d></i>LED <b id=l>%s</b>'
     b'<form method=post action=/led id=f>'
     b'<button name=action value=on>On</button>'
@@ -64,7 +69,23 @@ _TOKEN_FIELD = (
 )
 _LOGGED_IN = '<button formaction=/logout>Log out</button>'
 
-_fixed = None  # (host, firmware, version): the parts that never change, escaped at the first view
+# The core's policy for HTML pages (httpd/response.py), and the inline styles
+# by their hash.
+_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'sha256-%s'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+_fixed = None  # (host, firmware, version, styles, headers): what never changes, made at the first view
+
+
+def _styles(files):
+    """www/static/app.css (frozen in the image: no copy on the heap), and the
+    page's headers with its hash in the Content-Security-Policy."""
+    import binascii
+    import hashlib
+
+    css = files.read("app.css") or b""
+    digest = binascii.b2a_base64(hashlib.sha256(css).digest())[:-1].decode()
+    return css, _NO_STORE + [("Content-Security-Policy", _CSP % digest)]
 
 
 def uptime_text(s):
@@ -96,8 +117,9 @@ def index(dashboard, request):
     global _fixed
     app = dashboard.app
     if _fixed is None:
-        _fixed = (escape(app.config.HOSTNAME or "Pico W"), escape(firmware_text()), escape(app.version))
-    host, firmware, version = _fixed
+        _fixed = (escape(app.config.HOSTNAME or "Pico W"), escape(firmware_text()), escape(app.version)) \
+            + _styles(dashboard.files)
+    host, firmware, version, css, headers = _fixed
     board = app.board
     stats = app.server.stats
     on = board.led
@@ -118,9 +140,9 @@ def index(dashboard, request):
     hub = dashboard.hub
     body = _PAGE % (
         host,
+        css,
         "on" if on else "off",
         hub.retry_ms,
-        hub.backoff_ms,
         host,
         _crash_notice(app.crash, token_field),
         "On" if on else "Off",
@@ -136,7 +158,7 @@ def index(dashboard, request):
         version,
         _history_section(app.monitor),
     )
-    return Response(body, 200, HTML, _NO_STORE)
+    return Response(body, 200, HTML, headers)
 
 
 def led_form(dashboard, request):

@@ -229,25 +229,31 @@ def test_with_an_api_token_a_login_keeps_the_dashboard_usable(web_root, browser,
         assert TOKEN not in srv.output()
 
 
-def test_a_page_pushed_out_by_a_newer_one_pauses_and_a_lost_board_is_retried(web_root, browser):
-    with serve(web_root, MAX_EVENT_STREAMS=1) as srv:
+def test_a_page_beyond_the_streams_stays_live_by_polling_and_a_lost_board_is_retried(web_root, browser):
+    with serve(web_root, MAX_EVENT_STREAMS=1, STATUS_INTERVAL_MS=1000) as srv:
         ctx = browser()
         first = ctx.new_page()
         first.goto("http://127.0.0.1:%d/" % srv.port)
         wait_text(first, "#s", "Live")
         second = ctx.new_page()
         second.goto("http://127.0.0.1:%d/" % srv.port)
-        wait_text(second, "#s", "Live")
-        # The board closed the first page's stream (event: closed): it waits
-        # the server's backoff instead of reconnecting at once.
-        wait_match(first, "#s", r"^Paused: other pages are live; retrying in 30 s; values from \d\d:\d\d:\d\d$")
+        # The one stream is the first page's: the second is told to poll, and
+        # its values still follow the board.
+        wait_text(second, "#s", "Live, every 1 s")
+        set_led(srv.port, True)
+        wait_text(second, "#l", "On", timeout=3000)
+        wait_text(first, "#l", "On", timeout=3000)
+        set_led(srv.port, False)
+        wait_text(second, "#l", "Off", timeout=3000)
+        assert first.text_content("#s") == "Live"  # still the stream
         port = srv.port
-    # The board goes away: the page says so and retries after the server's retry: (3 s).
-    wait_match(second, "#s", r"^Offline; retrying in 3 s; values from \d\d:\d\d:\d\d$")
+    # The board goes away: the pages say so and retry after the server's retry: (3 s).
+    for page in (first, second):
+        wait_match(page, "#s", r"^Offline; retrying in 3 s; values from \d\d:\d\d:\d\d$")
     with ServerProcess(settings={"WWW_ROOT": web_root}, port=port) as again:
         set_led(again.port, True)
-        wait_text(second, "#s", "Live", timeout=8000)
-        wait_text(second, "#l", "On")
+        wait_text(second, "#l", "On", timeout=8000)
+        wait_match(second, "#s", r"^Live")
 
 
 def test_values_are_dimmed_with_their_time_when_the_page_goes_offline(web_root, browser):

@@ -9,6 +9,8 @@ must never be served.
 """
 
 import gzip
+import base64
+import hashlib
 import json
 import os
 import re
@@ -22,8 +24,8 @@ from serverproc import ROOT, ServerProcess
 from webroot import WWW, build_web_root
 
 TOKEN = "s3cret-T0ken"
-# The page, app.css.gz and app.js.gz together, as sent: one Pico W TCP send
-# window (TCP_SND_BUF = 6400 bytes) holds all of it. docs/dashboard.md explains it.
+# The page (with app.css inline) and app.js.gz together, as sent: one Pico W
+# TCP send window (TCP_SND_BUF = 6400 bytes) holds all of it. docs/dashboard.md explains it.
 PAGE_WEIGHT_BUDGET = 6144
 # Files whose contents must never be reachable; a marker of each.
 SECRETS = {
@@ -128,7 +130,15 @@ def test_index_is_a_small_html_page_rendered_with_current_values(app_server):
     page = r.body.decode()
     assert page.startswith("<!doctype html>")
     assert 'name=viewport content="width=device-width,initial-scale=1"' in page
-    assert "<link rel=stylesheet href=/static/app.css>" in page
+    # The styles inline (one connection less per page view), allowed by their
+    # hash; the script a static file (gzip, cached).
+    css = (WWW / "static" / "app.css").read_text()
+    assert "<style>%s</style>" % css in page
+    assert "<link rel=stylesheet" not in page
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    assert r.header("content-security-policy") == (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'sha256-%s'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'" % digest)
     assert "<script src=/static/app.js defer></script>" in page
     assert '<b id=l>On</b>' in page and 'class="on"' in page
     assert re.search(r"<dd id=t>\d+\.\d &deg;C", page)
@@ -680,27 +690,66 @@ def test_heartbeat_not_below_handler_timeout_is_lowered_so_streams_are_not_cut(s
     assert not s.ended
 
 
-def test_a_third_stream_closes_the_oldest_which_is_told_and_ends(start_server, web_root, streams):
-    srv = start_server({"WWW_ROOT": web_root, "EVENT_HEARTBEAT_MS": 500})
+def polled_answer(port):
+    """GET /api/events beyond MAX_EVENT_STREAMS: (response, events in order)."""
+    r = client.get(port, "/api/events")
+    blocks = []
+    for block in r.body.decode().split("\n\n")[:-1]:
+        fields = {}
+        for line in block.split("\n"):
+            name, _, value = line.partition(": ")
+            fields[name] = value
+        blocks.append(fields)
+    return r, blocks
+
+
+def test_a_third_page_gets_the_status_at_once_and_when_to_ask_again(start_server, web_root, streams):
+    """Two streams hold two of the board's connections; a third page gets
+    one answer (the status, mode "poll N", retry: N plus a little) that
+    ends, on a connection that is closed: EventSource asks again by itself."""
+    srv = start_server({"WWW_ROOT": web_root, "EVENT_HEARTBEAT_MS": 500, "STATUS_INTERVAL_MS": 2000})
     first = streams(srv.port)
     first.next_event("status")
     second = streams(srv.port)
     second.next_event("status")
-    third = streams(srv.port)
-    third.next_event("status")
-    blocks = []
-    while not blocks or blocks[-1].get("event") != "closed":
-        blocks.append(first.next(timeout=2.0))
-    assert blocks[-1]["data"] == "too many streams"
-    # Told to come back later (EventSource's reconnection time, and app.js's backoff).
-    assert blocks[-2].get("retry") == "30000"
-    assert first.next(timeout=2.0) is None and first.ended  # the stream ended
-    # The other two stay open: heartbeats keep coming.
-    for s in (second, third):
+    set_led(srv.port, True)
+    r, blocks = polled_answer(srv.port)
+    assert r.status == 200
+    assert r.header("content-type") == "text/event-stream"
+    assert r.header("cache-control") == "no-store"
+    assert r.header("connection") == "close"
+    assert int(r.header("content-length")) == len(r.body)
+    assert [b.get("event") for b in blocks] == [None, "status", "mode"]
+    assert 2000 <= int(blocks[0]["retry"]) <= 2500  # the interval, spread by up to a quarter
+    assert json.loads(blocks[1]["data"])["board"]["led"] is True
+    assert blocks[2]["data"] == "poll 2000"
+    # The two streams stay open: heartbeats keep coming (after the LED's status).
+    for s in (first, second):
+        assert json.loads(s.next_event("status", timeout=1.0)["data"])["board"]["led"] is True
         assert s.next(timeout=1.5)["comment"] == "heartbeat"
         assert not s.ended
-    # A newcomer is still answered, and the first may reconnect later.
-    assert client.get(srv.port, "/").status == 200
+    counts = get_json(srv.port, "/api/status")["http"]
+    assert counts["active"] == 3  # the two streams and this request: the polled one was closed
+
+
+def test_the_more_pages_poll_the_longer_they_wait_within_bounds(start_server, web_root, streams):
+    """About five polled answers a second in all: 20 pages asking within one
+    interval make it 20 / 5 = 4 s; never more than 6 s (values stay fresh)."""
+    srv = start_server({"WWW_ROOT": web_root, "STATUS_INTERVAL_MS": 1000})
+    for _ in range(2):
+        streams(srv.port).next_event("status")
+    t0 = time.monotonic()
+    for _ in range(20):
+        assert polled_answer(srv.port)[1][2]["data"] == "poll 1000"
+    assert time.monotonic() - t0 < 1.0, "the 20 polls took longer than one interval"
+    time.sleep(1.0)
+    assert polled_answer(srv.port)[1][2]["data"] == "poll 4200"  # the 21 of the last interval
+    for _ in range(40):
+        polled_answer(srv.port)
+    time.sleep(4.3)
+    assert polled_answer(srv.port)[1][2]["data"] == "poll 6000"  # 41 pages: capped
+    time.sleep(6.1)
+    assert polled_answer(srv.port)[1][2]["data"] == "poll 1000"  # one page left
 
 
 def test_pages_are_answered_promptly_while_streams_are_open(start_server, web_root, streams):
@@ -763,15 +812,15 @@ def test_heap_with_two_streams_open_stays_small(start_server, web_root, streams)
 
 
 def test_page_weight_stays_within_budget(app_server):
-    """Everything a first visit downloads, as sent: the page, app.css and
-    app.js gzip-compressed. The budget and the reason for it are in docs/dashboard.md."""
+    """Everything a first visit downloads, as sent: the page with its styles
+    inline, and app.js gzip-compressed. The budget and the reason for it are
+    in docs/dashboard.md."""
     port = app_server.port
     gz = {"Accept-Encoding": "gzip"}
     sizes = {"page": len(client.get(port, "/").body)}
-    for name in ("app.css", "app.js"):
-        r = client.get(port, "/static/" + name, gz)
-        assert r.header("content-encoding") == "gzip"
-        sizes[name + ".gz"] = len(r.body)
+    r = client.get(port, "/static/app.js", gz)
+    assert r.header("content-encoding") == "gzip"
+    sizes["app.js.gz"] = len(r.body)
     total = sum(sizes.values())
     print("\npage weight: %s = %d bytes (budget %d)" % (sizes, total, PAGE_WEIGHT_BUDGET))
     assert total <= PAGE_WEIGHT_BUDGET, sizes
@@ -808,9 +857,7 @@ def test_page_weight_with_a_full_history_stays_within_budget(web_root):
         page = client.get(port, "/").body
         assert page.count(b"<svg") == 3  # temperature, heap, requests (no Wi-Fi here)
         gz = {"Accept-Encoding": "gzip"}
-        sizes = {"page": len(page)}
-        for name in ("app.css", "app.js"):
-            sizes[name + ".gz"] = len(client.get(port, "/static/" + name, gz).body)
+        sizes = {"page": len(page), "app.js.gz": len(client.get(port, "/static/app.js", gz).body)}
     total = sum(sizes.values())
     print("\npage weight with a full history: %s = %d bytes (budget %d)" % (sizes, total, PAGE_WEIGHT_BUDGET))
     assert total <= PAGE_WEIGHT_BUDGET, sizes

@@ -8,17 +8,32 @@
 # Each listener keeps only the newest message of each event name, so a slow
 # client costs a bounded amount of memory and gets the current state, not a
 # backlog. A comment line is sent when nothing happened for heartbeat_ms, so
-# browsers and proxies keep the stream open. When a listener arrives and
-# max_streams are already open, the oldest stream is told to reconnect later
-# (retry: backoff_ms) and ends, so streams never hold every connection slot.
+# browsers and proxies keep the stream open.
+#
+# A stream holds one of the board's few connections for as long as its page
+# is open, so at most max_streams are open. Beyond them, one of two policies:
+# - poll_ms set (the dashboard): a newcomer gets one answer, the `first`
+#   events, an event "mode" ("poll N") and `retry: N`, and the answer ends:
+#   EventSource asks again by itself N ms later, on a connection of its own.
+#   N adapts to how many pages poll (about _POLLS_PER_S answers a second,
+#   never below poll_ms nor above _POLL_MAX_MS), so any number of pages see
+#   values a few seconds old while sharing the connections in time.
+# - otherwise (the log page, whose events are not a state to sample): the
+#   oldest stream is told to reconnect later (retry: backoff_ms) and ends.
 
+from micropython import const
 import asyncio
 import gc
+
+from time import ticks_diff, ticks_ms
 
 from .response import EVENT_STREAM, Response
 
 _RETRY = b"retry: %d\n\n"
 _HEARTBEAT = b": heartbeat\n\n"
+_NO_STORE = [("Cache-Control", "no-store")]
+_POLLS_PER_S = const(5)  # polled answers a second the interval aims at, all pages together
+_POLL_MAX_MS = const(6000)  # the longest interval: values stay well under 10 s old
 
 
 class _Listener:
@@ -29,14 +44,19 @@ class _Listener:
 
 
 class EventHub:
-    def __init__(self, max_streams=2, heartbeat_ms=5000, retry_ms=3000, backoff_ms=30000):
+    def __init__(self, max_streams=2, heartbeat_ms=5000, retry_ms=3000, backoff_ms=30000, poll_ms=None):
         self.max_streams = max_streams
         self.heartbeat_ms = heartbeat_ms
         self.retry_ms = retry_ms  # how soon a browser reconnects after a break
         self.backoff_ms = backoff_ms  # how soon one that was pushed out does
+        self.poll_ms = poll_ms  # None: a newcomer beyond max_streams ends the oldest stream
         self.closed_oldest = 0  # streams ended to make room for a newer one
+        self.polled = 0  # single answers given beyond max_streams
         self._listeners = []  # oldest first
         self._opened = asyncio.Event()  # set when a stream opens
+        self._interval = poll_ms or 0  # the polling pages' current interval
+        self._asked = 0  # polled answers since _since
+        self._since = ticks_ms()
 
     @property
     def count(self):
@@ -69,6 +89,8 @@ class EventHub:
     def response(self, first=None):
         """A streamed text/event-stream Response; `first` is a list of
         (event, data) sent as soon as the stream opens."""
+        if self.poll_ms is not None and len(self._listeners) >= self.max_streams:
+            return self._once(first)
         hub = self
 
         async def source(send):
@@ -104,7 +126,32 @@ class EventHub:
                 if me in hub._listeners:
                     hub._listeners.remove(me)
 
-        return Response.streamed(source, EVENT_STREAM, [("Cache-Control", "no-store")])
+        return Response.streamed(source, EVENT_STREAM, _NO_STORE)
+
+    def _once(self, first):
+        """Beyond max_streams: the events of `first` now, and when to ask again."""
+        self.polled += 1
+        interval = self.poll_interval()
+        # Pages that loaded together would ask together: spread them.
+        parts = [_RETRY % (interval + ticks_ms() % (interval // 4 + 1))]
+        for event, data in first or ():
+            parts.append(format_event(event, data).encode())
+        parts.append(format_event("mode", "poll %d" % interval).encode())
+        r = Response(b"".join(parts), 200, EVENT_STREAM, _NO_STORE)
+        r.close = True  # nothing to ask for seconds: the connection is better free
+        return r
+
+    def poll_interval(self):
+        """How long a polling page waits between answers: about one answer
+        per page within an interval, _POLLS_PER_S answers a second in all."""
+        self._asked += 1
+        now = ticks_ms()
+        if ticks_diff(now, self._since) >= self._interval:
+            pages = self._asked  # those that asked within the last interval
+            self._interval = min(max(pages * 1000 // _POLLS_PER_S, self.poll_ms), _POLL_MAX_MS)
+            self._asked = 0
+            self._since = now
+        return self._interval
 
 
 def format_event(event, data):

@@ -83,6 +83,17 @@ class StaticFiles:
     def names(self):
         return sorted(self._files)
 
+    def read(self, name):
+        """File `name`'s whole contents (bytes), or None if there is no such
+        file: for a small file a page carries inline."""
+        entry = self._files.get(name)
+        if entry is None:
+            return None
+        if entry.data is not None:
+            return entry.data
+        with open(entry.path, "rb") as f:
+            return f.read()
+
     def response(self, name, request):
         """The Response for file `name` (relative to the root), or HTTPError 404."""
         entry = self._files.get(name)

@@ -1,11 +1,14 @@
 // Live updates for the dashboard. The page works without this file: every
 // value is rendered by the board and the LED buttons are a plain form.
 // With it, the buttons use the JSON API and the values follow the board's
-// Server-Sent Events; a broken stream is retried with exponential backoff.
+// Server-Sent Events. The board keeps a few streams open; beyond them each
+// answer carries the current values and ends ("mode: poll N"), and the
+// browser asks again N ms later by itself, so every page stays live. A lost
+// board is retried with exponential backoff.
 (function () {
   var d = document, b = d.body, f = d.getElementById("f");
-  var RETRY = +b.dataset.retry || 3000, BACKOFF = +b.dataset.backoff || 30000;
-  var delay = RETRY, es = null, timer = 0, up = -1;
+  var RETRY = +b.dataset.retry || 3000;
+  var delay = RETRY, es = null, timer = 0, up = -1, got = false;
   var last = new Date(); // when the values shown came from the board (the page: now)
 
   function set(id, v) {
@@ -59,13 +62,20 @@
     es = new EventSource("/api/events");
     es.addEventListener("status", function (e) {
       delay = RETRY;
+      got = true;
       last = new Date();
       live(true, "Live");
       show(JSON.parse(e.data));
     });
-    // The board closes the oldest stream when too many are open.
-    es.addEventListener("closed", function () { later(BACKOFF, "Paused: other pages are live"); });
+    // Other pages hold the board's streams: this answer ends, and the
+    // browser asks again after the retry time the board sent.
+    es.addEventListener("mode", function (e) {
+      live(true, "Live, every " + Math.round(e.data.split(" ")[1] / 1000) + " s");
+    });
     es.onerror = function () {
+      // An answer that brought values and ended is the board's polling; an
+      // error without values since the last one is a lost board.
+      if (got && es.readyState == 0) { got = false; return; }
       later(delay, "Offline");
       delay = Math.min(delay * 2, 60000);
     };
