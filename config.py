@@ -40,7 +40,7 @@ APP_MODULES = ()  # your own modules (files in lib/), each with install(app) add
 API_TOKEN = None  # when set, changing the LED needs it (header, form field or /login cookie), else 401
 AUTH_FAILURES = 5  # wrong tokens one address may send within AUTH_WINDOW_S before it gets 429 (slows guessing)
 AUTH_WINDOW_S = 60  # that window; the address may try again once it has passed
-MAX_EVENT_STREAMS = 2  # live-update streams (/api/events) at once; a new one closes the oldest
+MAX_EVENT_STREAMS = 2  # live-update streams (/api/events) at once; pages beyond them poll every 2-6 s
 EVENT_HEARTBEAT_MS = 5000  # comment sent on a quiet stream so it stays open; below HANDLER_TIMEOUT_MS
 STATUS_INTERVAL_MS = 2000  # status pushed to open streams this often; no work while none is open
 
