@@ -145,7 +145,7 @@ def verify(request, given, token):
     key = _peer_key(request)
     wait = throttle.wait_s(key)
     if wait:
-        raise HTTPError(429, "too many wrong tokens; wait", [("Retry-After", wait)])
+        raise HTTPError(429, "too many wrong tokens; wait %d s" % wait, [("Retry-After", wait)])
     if not _same(given, token):
         throttle.failed(key)
         raise HTTPError(401, "API token missing or wrong", [("WWW-Authenticate", "Bearer")])

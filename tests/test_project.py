@@ -63,3 +63,22 @@ def test_server_core_imports_no_hardware_module():
 
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci/run").read_text()
+
+
+def test_every_status_the_code_sends_has_its_reason_phrase():
+    """A status missing from httpd/status.py goes out as 'HTTP/1.1 202
+    Unknown'. Every literal status the code raises or answers with (an
+    HTTPError, a Response or its json/error, a status= argument) is in the
+    table."""
+    table = set(int(code) for code in re.findall(r'"\\n(\d{3})', (ROOT / "lib/httpd/status.py").read_text()))
+    sent = {}
+    patterns = (r"HTTPError\((\d{3})\b", r"Response(?:\.json|\.error)?\([^()]*?,\s*(\d{3})\b",
+                r"error_handler\([^()]*?,\s*(\d{3})\b", r"\bstatus=(\d{3})\b")
+    for path in sorted((ROOT / "lib").rglob("*.py")):
+        text = path.read_text()
+        for pattern in patterns:
+            for code in re.findall(pattern, text):
+                sent.setdefault(int(code), path.relative_to(ROOT).as_posix())
+    assert {200, 202, 303, 404, 429, 503, 507} <= set(sent), sorted(sent)  # the scan finds them
+    missing = {code: where for code, where in sent.items() if code not in table}
+    assert not missing, "statuses without a reason phrase in lib/httpd/status.py: %s" % missing

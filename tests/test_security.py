@@ -211,6 +211,8 @@ def test_wrong_guesses_are_slowed_down_then_forgiven(start):
         assert led(srv, True, {"X-API-Token": guess}).status == 401
     r = led(srv, True, {"X-API-Token": "y"})
     assert r.status == 429 and 1 <= int(r.header("retry-after")) <= 2, r
+    # The answer says how long, as its Retry-After does.
+    assert json.loads(r.body)["error"] == "too many wrong tokens; wait %s s" % r.header("retry-after")
     # While it waits, even the right token is not compared: guessing stops.
     assert led(srv, True, {"X-API-Token": TOKEN}).status == 429
     # Another address is not held up by this one's guesses.

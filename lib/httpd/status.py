@@ -8,6 +8,7 @@ _REASONS = (
     "\n100Continue"
     "\n200OK"
     "\n201Created"
+    "\n202Accepted"
     "\n204No Content"
     "\n301Moved Permanently"
     "\n302Found"
@@ -41,6 +42,7 @@ _REASONS = (
     "\n503Service Unavailable"
     "\n504Gateway Timeout"
     "\n505HTTP Version Not Supported"
+    "\n507Insufficient Storage"
     "\n"  # every entry ends where the next begins
 )
 
