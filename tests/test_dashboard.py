@@ -20,7 +20,7 @@ import time
 import pytest
 
 import client
-from serverproc import ROOT, ServerProcess
+from serverproc import ROOT, ServerProcess, board_word_size
 from webroot import WWW, build_web_root
 
 TOKEN = "s3cret-T0ken"
@@ -64,8 +64,13 @@ def app_server(web_root):
 
 @pytest.fixture(scope="module")
 def token_server(web_root):
-    """A server with API_TOKEN set, and the access log on (the token must not reach it)."""
-    srv = ServerProcess(settings={"WWW_ROOT": web_root, "API_TOKEN": TOKEN, "ACCESS_LOG": "true"})
+    """A server with API_TOKEN set, and the access log on (the token must not
+    reach it). On the board's word size: with a token, the page and its form
+    every part of the application is loaded, compiled from .py, and on the
+    64-bit port whether that fits 180K depends on a few hundred bytes of code
+    anywhere (a form post got 503 out of memory with 13 KB free, in pieces)."""
+    srv = ServerProcess(settings={"WWW_ROOT": web_root, "API_TOKEN": TOKEN, "ACCESS_LOG": "true"},
+                        interpreter=board_word_size())
     srv.start()
     try:
         yield srv

@@ -5,6 +5,7 @@
 
 from micropython import const
 import asyncio
+import select
 import socket
 from time import ticks_ms
 
@@ -46,6 +47,26 @@ async def drain(c):
         else:
             await asyncio.sleep_ms(_NO_MEMORY_PAUSE_MS)
     stream.out_buf = b""
+
+
+_poller = None  # for has_input, made at its first use
+
+
+def has_input(stream):
+    """Whether the socket has something to read (data or its end) that its
+    task has not taken yet: a connection that looks idle may have its next
+    request waiting for its task's turn."""
+    global _poller
+    if _poller is None:
+        _poller = select.poll()
+    s = stream.s
+    _poller.register(s, select.POLLIN)
+    try:
+        for _ in _poller.ipoll(0):  # (ipoll allocates no list)
+            return True
+        return False
+    finally:
+        _poller.unregister(s)
 
 
 def forget_wait():

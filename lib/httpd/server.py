@@ -27,7 +27,7 @@ from time import ticks_add, ticks_diff, ticks_ms
 from . import defaults, log, origin
 from .head import Head
 from .aio import SO_LINGER, SO_RECLAIMABLE, abort as _abort, close as _close, drain as _drain, forget_wait
-from .aio import reclaimable as _reclaimable, wait_readable
+from .aio import has_input as _has_input, reclaimable as _reclaimable, wait_readable
 from .response import TEXT, Response
 from .status import HTTPError
 
@@ -75,16 +75,18 @@ _SLOT_POLL_MS = const(20)  # how often a waiting newcomer looks for a slot
 # stuck one is evicted or cut and its memory freed at once: no limit needed.
 _UNCONFIRMED_MAX = const(1024)
 _PIPELINE_LIMIT = _UNCONFIRMED_MAX if SO_LINGER is None else 0x3FFFFFFF  # (a small int on the board)
-# When a connection may be given up for a newcomer (closed by the server for
-# one that reached accept(), or marked for lwIP to reclaim for one whose SYN
-# finds every connection in use: see _over_grace):
-# - between requests (keep-alive), after this long idle: a browser resends a
-#   request that meets a reset on a connection it has used before;
+# When a connection may be given up for a newcomer (see _over_grace, and
+# _reap for how: a connection that may still be used is closed, one whose
+# peer does not read is reset):
+# - between requests (keep-alive), after this long idle. A browser asks for
+#   a page's script on the page's connection, a moment after the page: closed
+#   before that, it opens another (slower in a crowd, no error); a request
+#   that crosses the close is resent, on a connection it has used before;
 _EVICT_GRACE_MS = const(250)
 # - accepted and silent, after this long: until then its request may be on
-#   the way, and a browser does not resend a request reset on a new
-#   connection (the page or script is lost); a browser's spare connections
-#   idle for seconds;
+#   the way, and a browser does not resend a request lost on a connection it
+#   has just opened (the page or script is lost); a browser's spare
+#   connections idle for seconds;
 _FRESH_GRACE_MS = const(1000)
 # - its output not moving for this long (the peer stopped reading).
 _STALL_GRACE_MS = const(1000)
@@ -349,9 +351,11 @@ class Server:
             log.exception(self.log, e, "connection failed")
         finally:
             # First: nothing after it may keep the socket open. A connection
-            # evicted or cut while its output was stuck is reset, so the stack
-            # frees its connection and queued output now (see _abort).
-            if c is not None and (c.cut == _EVICTED or c.cut == _WRITE or c.cut == _STREAM):
+            # cut or evicted while its output was stuck or streaming is reset,
+            # so the stack frees its connection and queued output now (see
+            # _abort); an idle one is closed, which a browser understands
+            # (and on our image lwIP may reclaim it once closed).
+            if c is not None and (c.cut == _WRITE or c.cut == _STREAM or (c.cut == _EVICTED and c.phase != _IDLE)):
                 _abort(stream)
             else:
                 _close(stream)
@@ -393,7 +397,7 @@ class Server:
             for other in self._conns:
                 if other.head is not None and other.phase == phase and other.cut is None:
                     over = _over_grace(other, now)
-                    if over >= 0 and over > oldest:
+                    if over > oldest and (phase != _IDLE or not _has_input(other.stream)):
                         victim = other
                         oldest = over
             if victim is not None:
@@ -405,12 +409,16 @@ class Server:
         c.head = victim.head
         c.head.forget()  # (heads in the pool were forgotten by _release)
         victim.head = None
-        victim.cut = _EVICTED
-        victim.deadline = None
-        victim.task.cancel()
+        self._cut(victim, _EVICTED)
         self._conns.remove(victim)
         self.stats.evicted += 1
         return True
+
+    def _cut(self, c, why):
+        """Cancel c's task; its `finally` closes the socket (see _on_cut)."""
+        c.deadline = None
+        c.cut = why
+        c.task.cancel()
 
     def _release(self, c):
         if c in self._conns:
@@ -486,16 +494,23 @@ class Server:
                     await self._wake.wait()  # (the wait's generator is allocated)
                 await asyncio.sleep_ms(_REAP_MS)
                 now = ticks_ms()
+                crowded = self._open >= self.max_connections  # the stack has one connection left, or none
                 for c in self._conns:  # allocates nothing
                     d = c.deadline
                     if d is not None and ticks_diff(d, now) <= 0:
-                        c.deadline = None
-                        c.cut = c.phase
-                        c.task.cancel()
-                    elif (_RECLAIM and not c.reclaimable and c.head is not None and c.phase != _STREAM
-                          and _over_grace(c, now) >= 0):
-                        # Idle or stalled past its grace: lwIP may take it for
-                        # a newcomer the stack could not let in otherwise.
+                        self._cut(c, c.phase)
+                    elif c.head is None or c.phase == _STREAM or _over_grace(c, now) < 0:
+                        pass
+                    elif c.phase == _IDLE and not c.fresh:
+                        # Kept alive, idle past its grace, while newcomers may
+                        # be waiting for the stack to let them in: closed now,
+                        # so the browser knows before it would use it.
+                        if crowded and not _has_input(c.stream):
+                            self._cut(c, _IDLE)
+                    elif _RECLAIM and not c.reclaimable:
+                        # Silent since accepted, or its peer not reading: lwIP
+                        # may reset it for a newcomer whose SYN would find no
+                        # connection free (its next data takes that back).
                         c.reclaimable = True
                         _reclaimable(c.stream, 1)
             except MemoryError:
