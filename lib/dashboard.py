@@ -87,7 +87,7 @@ class Dashboard:
         return Response.json({"on": self.app.board.led}, 200, _NO_STORE)
 
     def events(self, request):
-        return self.hub.response([("status", self.status_json())])
+        return self.hub.response([("status", self.status_json())], self.app.server.crowded)
 
     # -- the state -------------------------------------------------------------------
 

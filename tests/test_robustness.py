@@ -111,6 +111,36 @@ def test_eight_idle_connections_do_not_lock_out_a_new_visitor(start_server):
             c.close()
 
 
+def test_idle_keep_alive_connections_are_closed_not_reset_when_the_server_is_crowded(start_server):
+    """With MAX_CONNECTIONS held (on a Pico W: one of lwIP's 5 connections
+    left), a kept-alive connection idle past its grace (250 ms) is closed:
+    a FIN, which a browser sees before it would reuse the connection, not a
+    reset. Below that, kept-alive connections wait for the idle timeout."""
+    srv = start_server(dict(FAST, IDLE_TIMEOUT_MS=5000))
+    few = [client.Conn(srv.port) for _ in range(3)]
+    try:
+        for c in few:
+            assert c.request("GET", "/health").status == 200
+        time.sleep(1.0)  # four reaper rounds past the grace: three open is not crowded
+        assert not any(c.closed_by_server(timeout=0.05) for c in few)
+        fourth = client.Conn(srv.port)
+        few.append(fourth)
+        assert fourth.request("GET", "/health").status == 200
+        # The three idle ones are closed at once (their grace is over), the
+        # newest is not: with them gone the server is no longer crowded.
+        t0 = time.monotonic()
+        for c in few[:3]:
+            c.sock.settimeout(2.0)
+            assert c.sock.recv(100) == b""  # a FIN: ConnectionResetError would be a reset
+        assert time.monotonic() - t0 < 1.0  # a reaper round, not the 5 s idle timeout
+        assert not fourth.closed_by_server(timeout=1.0)
+        assert fourth.request("GET", "/health").status == 200
+        assert status(srv)["idle_closed"] == 3
+    finally:
+        for c in few:
+            c.close()
+
+
 def test_idle_keep_alive_connection_is_closed_after_the_idle_timeout(start_server):
     srv = start_server(FAST)
     with client.Conn(srv.port) as c:

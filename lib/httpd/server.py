@@ -200,6 +200,13 @@ class Server:
         """Connections holding a slot."""
         return self.max_connections - len(self._pool)
 
+    @property
+    def crowded(self):
+        """Whether the network stack is nearly out of connections: the server
+        holds MAX_CONNECTIONS or more (on a Pico W, lwIP has 5 in all), and a
+        newcomer may already be waiting for one."""
+        return self._open >= self.max_connections
+
     # -- lifecycle ------------------------------------------------------------
 
     async def serve(self):
@@ -494,7 +501,7 @@ class Server:
                     await self._wake.wait()  # (the wait's generator is allocated)
                 await asyncio.sleep_ms(_REAP_MS)
                 now = ticks_ms()
-                crowded = self._open >= self.max_connections  # the stack has one connection left, or none
+                crowded = self.crowded
                 for c in self._conns:  # allocates nothing
                     d = c.deadline
                     if d is not None and ticks_diff(d, now) <= 0:

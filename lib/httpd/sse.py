@@ -12,8 +12,10 @@
 #
 # A stream holds one of the board's few connections for as long as its page
 # is open, so at most max_streams are open. Beyond them, one of two policies:
-# - poll_ms set (the dashboard): a newcomer gets one answer, the `first`
-#   events, an event "mode" ("poll N") and `retry: N`, and the answer ends:
+# - poll_ms set (the dashboard): a newcomer gets one answer (so does any
+#   while the server is crowded: a stream would hold a connection others
+#   wait for), the `first` events, an event "mode" ("poll N") and
+#   `retry: N`, and the answer ends:
 #   EventSource asks again by itself N ms later, on a connection of its own.
 #   N adapts to how many pages poll (about _POLLS_PER_S answers a second,
 #   never below poll_ms nor above _POLL_MAX_MS), so any number of pages see
@@ -32,7 +34,7 @@ from .response import EVENT_STREAM, Response
 _RETRY = b"retry: %d\n\n"
 _HEARTBEAT = b": heartbeat\n\n"
 _NO_STORE = [("Cache-Control", "no-store")]
-_POLLS_PER_S = const(5)  # polled answers a second the interval aims at, all pages together
+_POLLS_PER_S = const(3)  # polled answers a second the interval aims at, all pages together
 _POLL_MAX_MS = const(6000)  # the longest interval: values stay well under 10 s old
 
 
@@ -86,10 +88,12 @@ class EventHub:
             listener.pending[event] = data
             listener.wake.set()
 
-    def response(self, first=None):
+    def response(self, first=None, crowded=False):
         """A streamed text/event-stream Response; `first` is a list of
-        (event, data) sent as soon as the stream opens."""
-        if self.poll_ms is not None and len(self._listeners) >= self.max_streams:
+        (event, data) sent as soon as the stream opens. With poll_ms set,
+        beyond max_streams or while the server is `crowded` (a stream would
+        hold a connection others are waiting for), a single answer instead."""
+        if self.poll_ms is not None and (crowded or len(self._listeners) >= self.max_streams):
             return self._once(first)
         hub = self
 
