@@ -42,8 +42,7 @@ async def drain(c):
             off += n
             c.since = ticks_ms()
             if c.reclaimable:  # it reads again: no longer a stalled writer
-                c.reclaimable = False
-                reclaimable(stream, 0)
+                c.reclaimable = reclaimable(stream, 0)
         else:
             await asyncio.sleep_ms(_NO_MEMORY_PAUSE_MS)
     stream.out_buf = b""
@@ -102,13 +101,18 @@ _LINGER_OFF = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {on: 1, secon
 # mark back. Elsewhere (stock MicroPython, Linux) None: the server's own
 # eviction, at accept, is all there is.
 SO_RECLAIMABLE = getattr(socket, "SO_RECLAIMABLE", None)
+SILENT = 1  # why: it sent nothing for a while (refused while data waits to be read)
+NOT_READING = 2  # why: its window is closed with output waiting (refused while it is open)
 
 
-def reclaimable(stream, on):
+def reclaimable(stream, why):
+    """Mark the connection reclaimable (why: SILENT or NOT_READING) or not
+    (0). Whether it is marked: lwIP checks `why` itself."""
     try:
-        stream.s.setsockopt(socket.SOL_SOCKET, SO_RECLAIMABLE, on)
+        stream.s.setsockopt(socket.SOL_SOCKET, SO_RECLAIMABLE, why)
+        return bool(why)
     except OSError:
-        pass  # (closed or reset meanwhile)
+        return False  # not so after all, or closed or reset meanwhile
 
 
 def abort(stream):
