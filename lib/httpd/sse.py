@@ -137,7 +137,7 @@ class EventHub:
         self.polled += 1
         interval = self.poll_interval()
         # Pages that loaded together would ask together: spread them.
-        parts = [_RETRY % (interval + ticks_ms() % (interval // 4 + 1))]
+        parts = [_RETRY % (interval + ticks_diff(ticks_ms(), self._since) % (interval // 4 + 1))]
         for event, data in first or ():
             parts.append(format_event(event, data).encode())
         parts.append(format_event("mode", "poll %d" % interval).encode())
@@ -152,7 +152,7 @@ class EventHub:
         now = ticks_ms()
         if ticks_diff(now, self._since) >= self._interval:
             pages = self._asked  # those that asked within the last interval
-            self._interval = min(max(pages * 1000 // _POLLS_PER_S, self.poll_ms), _POLL_MAX_MS)
+            self._interval = min(max(pages * 1000 // _POLLS_PER_S, self.poll_ms or 0), _POLL_MAX_MS)
             self._asked = 0
             self._since = now
         return self._interval
