@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 
-from serverproc import PICO_LIB, ROOT
+from serverproc import PICO_LIB, ROOT, board_word_size
 from chromium import CHROMIUM, CHROMIUM_ARGS
 
 PHONE = {"width": 360, "height": 740}
@@ -32,7 +32,8 @@ def portal(start_server, tmp_path):
     creds = tmp_path / "wifi.json"
     settings = {"WIFI_CREDENTIALS_FILE": str(creds), "WATCHDOG_MS": 0, "ACCESS_LOG": "true"}
     srv = start_server(settings, script="tests/apps/firmware.py", path=("tests/stubs", PICO_LIB, "."),
-                       env={"FAKE_WIFI_NETWORKS": NETWORKS}, start_timeout=20)
+                       env={"FAKE_WIFI_NETWORKS": NETWORKS}, start_timeout=20,
+                       interpreter=board_word_size())  # (the board's word size: see test_wifi.firmware)
     srv.wait_for_log(r"setup portal: join Wi-Fi 'PicoW-Setup'")
     return srv, creds
 

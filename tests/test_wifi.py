@@ -13,7 +13,7 @@ import time
 import pytest
 
 import client
-from serverproc import PICO_LIB, free_port
+from serverproc import PICO_LIB, board_word_size, free_port
 
 PASSWORD = "secret-pass-123"
 FAST_WIFI = {
@@ -37,8 +37,11 @@ def firmware(start_server, creds_path, fake=None, settings=None):
     `fake` sets the stand-ins' behaviour (tests/stubs/README.md)."""
     merged = dict(FAST_WIFI, WIFI_CREDENTIALS_FILE=str(creds_path))
     merged.update(settings or {})
+    # On the board's word size: boot.py then the whole application, compiled
+    # from .py in 180K, needs the largest free blocks of a 64-bit heap (a
+    # 4.7 KB one for lib/httpd/server.py failed after boot.py's own work).
     return start_server(merged, script="tests/apps/firmware.py", path=("tests/stubs", PICO_LIB, "."),
-                        env=fake, start_timeout=20)
+                        env=fake, start_timeout=20, interpreter=board_word_size())
 
 
 def wifi_status(srv):
