@@ -8,7 +8,9 @@ import gc
 from .request import Request
 from .response import Response
 from .router import Router
-from .server import Server, Stats
+
+gc.collect()  # the largest module next: compiled from .py, it needs the largest free blocks
+from .server import Server, Stats  # noqa: E402
 from .status import HTTPError
 
 # Loading (or compiling) these modules leaves garbage between their code;

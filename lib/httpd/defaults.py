@@ -11,7 +11,7 @@ BACKLOG = 5  # listen backlog; on a Pico W also the room for connections not yet
 
 # -- Connections: the Pico W's network stack has 5 TCP sockets in all ---------
 MAX_CONNECTIONS = 4  # clients served at once; below 5 so a newcomer can always be answered
-SLOT_WAIT_MS = 2500  # a newcomer at the cap waits this long for a slot before it gets a 503
+SLOT_WAIT_MS = 5000  # a newcomer at the cap waits this long for a slot before it gets a 503
 RETRY_AFTER_S = 2  # Retry-After of that 503
 
 # -- Deadlines: no client may hold a socket longer than these -------------------

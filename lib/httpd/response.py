@@ -51,19 +51,28 @@ class Response:
     # for an answer after which the client has nothing to ask for a while.
     close = False
 
-    def __init__(self, body: "bytes | str" = b"", status=200, content_type: "str | None" = TEXT,
+    def __init__(self, body: "bytes | str | tuple" = b"", status=200, content_type: "str | None" = TEXT,
                  headers: "list | None" = None):
+        # body: bytes, str, or a tuple of pieces sent one after another, each
+        # bytes or (path, size) for a file sent from flash: a page around
+        # pieces it does not copy onto the heap.
         if isinstance(body, str):
             body = body.encode()
         if status == 204 or status == 304 or status < 200:
             body = b""  # these never carry a body (RFC 9110 6.4.1)
         self.status = status
-        self.body = body
+        # (typed as bytes: the server looks at a tuple of pieces before it treats a body as bytes)
+        self.body: bytes = body  # pyright: ignore[reportAttributeAccessIssue]
         self.content_type = content_type
         self.headers = headers  # list of (name, value) or None
         self.stream = None  # async function(send) for a streamed body
         self.file = None  # path of a file sent as the body, in pieces
-        self.length = len(body)
+        if isinstance(body, tuple):
+            self.length = 0
+            for piece in body:
+                self.length += piece[1] if isinstance(piece, tuple) else len(piece)
+        else:
+            self.length = len(body)
         self._head = None
         self._wire = None  # see wire(); False: not kept
 
@@ -119,8 +128,9 @@ class Response:
         return self._head
 
     def in_memory(self):
-        """Whether the whole body is in memory (not a stream, not a file)."""
-        return self.stream is None and self.file is None
+        """Whether the whole body is one bytes object in memory (not a
+        stream, a file or pieces)."""
+        return self.stream is None and self.file is None and not isinstance(self.body, tuple)
 
     def kept(self):
         """The whole answer as bytes for an HTTP/1.1 keep-alive request, once
@@ -135,7 +145,7 @@ class Response:
         """Keep the whole answer as sent to an HTTP/1.1 client that keeps the
         connection (head, blank line, body), if it is small and has a body in
         memory: the server then writes it as it is, without assembling it."""
-        if self.stream is None and self.file is None and self.length <= _WIRE_MAX:
+        if self.in_memory() and self.length <= _WIRE_MAX:
             self._wire = self.head() + b"\r\n" + self.body
         else:
             self._wire = False

@@ -89,7 +89,7 @@ _EVICT_GRACE_MS = const(250)
 #   connections idle for seconds. In a crowd of 30 browsers (emulated
 #   board) requests came over 1 s after their connection: with 1 s here 4 to
 #   10 of 30 first page loads were reset, with 2 s none (a newcomer waits up
-#   to SLOT_WAIT_MS, 2.5 s, for a silent slot holder to pass it);
+#   to SLOT_WAIT_MS, 5 s, for a silent slot holder to pass it);
 _FRESH_GRACE_MS = const(2000)
 # - its output not moving for this long (the peer stopped reading). Where
 #   the stack can tell (our image: aio.NOT_READING) only if the peer's window
@@ -206,6 +206,11 @@ class Server:
     def active(self):
         """Connections holding a slot."""
         return self.max_connections - len(self._pool)
+
+    @property
+    def open(self):
+        """Connections accepted and not yet closed (with or without a slot)."""
+        return self._open
 
     @property
     def crowded(self):
@@ -365,11 +370,14 @@ class Server:
             log.exception(self.log, e, "connection failed")
         finally:
             # First: nothing after it may keep the socket open. A connection
-            # cut or evicted while its output was stuck or streaming is reset,
-            # so the stack frees its connection and queued output now (see
-            # _abort); an idle one is closed, which a browser understands
-            # (and on our image lwIP may reclaim it once closed).
-            if c is not None and (c.cut == _WRITE or c.cut == _STREAM or (c.cut == _EVICTED and c.phase != _IDLE)):
+            # cut or evicted while its output was stuck, or cut while its
+            # stream was stuck, is reset, so the stack frees its connection
+            # and queued output now (see _abort); an idle one, or a stream
+            # evicted between two pieces (its body ended: _on_cut), is
+            # closed, which a browser understands (and on our image lwIP may
+            # reclaim it once closed).
+            if c is not None and (c.cut == _WRITE or c.cut == _STREAM
+                                  or (c.cut == _EVICTED and c.phase != _IDLE and c.phase != _STREAM)):
                 _abort(stream)
             else:
                 _close(stream)
@@ -420,6 +428,14 @@ class Server:
                 break
         if victim is None:
             return False
+        if victim.phase == _STREAM and victim.head.request.version == 11:
+            # Between two pieces: its body ends as a chunked body ends, so
+            # the browser sees an answer that is over, not a broken one (an
+            # EventSource asks again after its retry time); then a FIN.
+            try:
+                victim.stream.s.write(_LAST_CHUNK)
+            except OSError:
+                pass
         # The victim is suspended in a read or a wait; cancelling it there means
         # it never touches the buffer again, so the slot can move at once.
         c.head = victim.head
@@ -730,11 +746,28 @@ class Server:
             with f:
                 await self._write_all(c, resp.head(), tail)
                 await self._send_file(c, f, resp.length)
+        elif isinstance(resp.body, tuple):
+            await self._send_pieces(c, resp, tail)
         else:
             await self._write_all(c, resp.head(), tail, resp.body)
             if resp.stream is not None:
                 await self._stream(c, resp.stream, chunked)
         return keep
+
+    async def _send_pieces(self, c, resp, tail):
+        # In memory pieces are gathered into as few writes as fit; a file
+        # piece is opened after what comes before it has gone out. (A file
+        # that cannot be opened then cuts the answer: the head is sent.)
+        parts = [resp.head(), tail]
+        for piece in resp.body:
+            if isinstance(piece, tuple):
+                await self._write_all(c, *parts)
+                parts = []
+                with open(piece[0], "rb") as f:
+                    await self._send_file(c, f, piece[1])
+            else:
+                parts.append(piece)
+        await self._write_all(c, *parts)
 
     async def _send_file(self, c, f, length):
         # Each piece is read into the shared buffer and handed to the socket
