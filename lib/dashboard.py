@@ -43,7 +43,9 @@ class Dashboard:
         self.interval = max(100, config.STATUS_INTERVAL_MS)
         # Pages beyond MAX_EVENT_STREAMS poll: as often as the streams get
         # the status, less often the more pages there are (httpd/sse.py).
-        self.hub = EventHub(config.MAX_EVENT_STREAMS, heartbeat, poll_ms=self.interval)
+        server = app.server
+        self.hub = EventHub(config.MAX_EVENT_STREAMS, heartbeat, poll_ms=self.interval,
+                            crowded=lambda: server.crowded)
         try:  # the firmware image's web assets, frozen into flash
             from www_data import FILES as frozen  # pyright: ignore[reportMissingImports]
         except ImportError:
@@ -87,7 +89,7 @@ class Dashboard:
         return Response.json({"on": self.app.board.led}, 200, _NO_STORE)
 
     def events(self, request):
-        return self.hub.response([("status", self.status_json())], self.app.server.crowded)
+        return self.hub.response([("status", self.status_json())])
 
     # -- the state -------------------------------------------------------------------
 

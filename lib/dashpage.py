@@ -4,14 +4,16 @@
 # API, keeps this code off the heap.
 # MIT license
 #
-# The page is one bytes template filled with % : a request allocates the page
-# (about 3 KB with its styles) and a few short strings, nothing else. The
-# styles (www/static/app.css) are inline, allowed by their hash in the page's
-# Content-Security-Policy: a page view is then the page and app.js, which a
-# browser asks for on the page's own connection, and the live values on it
-# too. The board has 5 connections for every visitor; a stylesheet of its own
-# made each browser open a second one (docs/dashboard.md, "A room full of
-# browsers"). The script is a static file, cached (ETag) and sent gzip-compressed.
+# The page is a bytes template filled with % and sent with the styles and
+# the script between its pieces: a request allocates the filled template
+# (about 1.5 KB) and a few short strings, nothing else. The styles and the
+# script (www/static/app.css, app.js) are inline, allowed by their hashes in
+# the page's Content-Security-Policy: a page view is one request, and the
+# live values follow on the page's own connection (or, in a crowd, on a
+# connection of their own a few seconds later). The board has 5 connections
+# for every visitor; a stylesheet and a script of their own made each
+# browser open more of them, or wait for one (docs/dashboard.md, "A room
+# full of browsers").
 
 import gc
 import sys
@@ -25,18 +27,23 @@ _NO_STORE = [("Cache-Control", "no-store")]
 _DASH = "&mdash;"
 _ACTIONS = ("on", "off", "toggle")
 
-# Kept compact on purpose: every byte is sent on every page load. Values in
-# order: host name, styles, body class, retry ms, host name, crash notice,
-# LED, token field, temperature, uptime, free heap, Wi-Fi signal, IP address,
-# requests, connections, firmware, version, history. One literal (the pieces
-# are joined by the compiler): frozen, it stays in flash; joined at import it
-# was an 865-byte copy on the heap.
-_PAGE = (
+# Kept compact on purpose: every byte is sent on every page load. The page is
+# sent in five pieces: _TOP (host name), the styles, _BODY, the script, _END;
+# the styles and the script are www/static/app.css and app.js, frozen in
+# flash on the image and sent from there. _BODY's values in order: body class,
+# retry ms, first poll ms, host name, crash notice, LED, token field,
+# temperature, uptime, free heap, Wi-Fi signal, IP address, requests,
+# connections, firmware, version, history. Literals (the pieces are joined by
+# the compiler): frozen, they stay in flash.
+_TOP = (
     b'<!doctype html><html lang=en><meta charset=utf-8>'
     b'<meta name=viewport content="width=device-width,initial-scale=1">'
     b'<title>%s</title><link rel=icon href="data:,">'
-    b'<style>%s</style>'
-    b'<body class="%s" data-retry=%d><h1>%s</h1>%s'
+    b'<style>'
+)
+_BODY = (
+    b'</style>'
+    b'<body class="%s" data-retry=%d data-poll=%d><h1>%s</h1>%s'
     b'<section class=led><i id=d></i>LED <b id=l>%s</b>'
     b'<form method=post action=/led id=f>'
     b'<button name=action value=on>On</button>'
@@ -53,8 +60,9 @@ _PAGE = (
     b'<dt>Version<dd>%s</dl>'
     b'<p id=s>Reload the page for new values.</p>%s'
     b'<p><a href=/logs>Log</a> &middot; <a href=/metrics>Metrics</a></p>'
-    b'<script src=/static/app.js defer></script>\n'
+    b'<script>'
 )
+_END = b'</script>\n'
 # The last crash, until cleared: reason, uptime then, details, a Clear button.
 _CRASH = ('<div class=crash id=x>Last crash: %s (after %s of uptime). <a href=/api/crash>Details</a>'
           '<form method=post action=/crash>%s<button>Clear</button></form></div>')
@@ -70,22 +78,40 @@ _TOKEN_FIELD = (
 _LOGGED_IN = '<button formaction=/logout>Log out</button>'
 
 # The core's policy for HTML pages (httpd/response.py), and the inline styles
-# by their hash.
+# and script by their hashes.
 _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'sha256-%s'; "
+        "script-src 'self' 'sha256-%s'; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
-_fixed = None  # (host, firmware, version, styles, headers): what never changes, made at the first view
+_fixed = None  # (host, firmware, version, styles, script, headers): what never changes, made at the first view
 
 
-def _styles(files):
-    """www/static/app.css (frozen in the image: no copy on the heap), and the
-    page's headers with its hash in the Content-Security-Policy."""
+def _inline(files):
+    """www/static/app.css and app.js as pieces of the page (frozen in the
+    image: bytes in flash; else sent from their files, never kept on the
+    heap), and the page's headers with their hashes in the
+    Content-Security-Policy."""
+    css, js = files.piece("app.css") or b"", files.piece("app.js") or b""
+    return css, js, _NO_STORE + [("Content-Security-Policy", _CSP % (_digest(css), _digest(js)))]
+
+
+def _digest(piece):
+    """The SHA-256 of a piece, base64: a file is read through a small buffer."""
     import binascii
     import hashlib
 
-    css = files.read("app.css") or b""
-    digest = binascii.b2a_base64(hashlib.sha256(css).digest())[:-1].decode()
-    return css, _NO_STORE + [("Content-Security-Policy", _CSP % digest)]
+    h = hashlib.sha256()
+    if isinstance(piece, tuple):
+        buf = bytearray(256)
+        with open(piece[0], "rb") as f:
+            while True:
+                n = f.readinto(buf)
+                if not n:
+                    break
+                h.update(memoryview(buf)[:n])
+    else:
+        h.update(piece)
+    return binascii.b2a_base64(h.digest())[:-1].decode()
 
 
 def uptime_text(s):
@@ -118,8 +144,8 @@ def index(dashboard, request):
     app = dashboard.app
     if _fixed is None:
         _fixed = (escape(app.config.HOSTNAME or "Pico W"), escape(firmware_text()), escape(app.version)) \
-            + _styles(dashboard.files)
-    host, firmware, version, css, headers = _fixed
+            + _inline(dashboard.files)
+    host, firmware, version, css, js, headers = _fixed
     board = app.board
     stats = app.server.stats
     on = board.led
@@ -138,11 +164,15 @@ def index(dashboard, request):
 
         token_field = _LOGGED_IN if auth.logged_in(request) else _TOKEN_FIELD
     hub = dashboard.hub
-    body = _PAGE % (
-        host,
-        css,
+    # Others connected too (a crowd may be arriving: lwIP drops the SYNs
+    # the server never sees): the script asks for live values only after
+    # the polling interval (these are fresh), and this connection is not
+    # kept, so the next browser gets it. Alone, it opens its stream at once.
+    poll = hub.next_poll_ms() if app.server.open > 1 or hub.polls() else 0
+    body = _BODY % (
         "on" if on else "off",
         hub.retry_ms,
+        poll,
         host,
         _crash_notice(app.crash, token_field),
         "On" if on else "Off",
@@ -158,7 +188,9 @@ def index(dashboard, request):
         version,
         _history_section(app.monitor),
     )
-    return Response(body, 200, HTML, headers)
+    r = Response((_TOP % host, css, body, js, _END), 200, HTML, headers)
+    r.close = poll > 0
+    return r
 
 
 def led_form(dashboard, request):

@@ -46,12 +46,14 @@ class _Listener:
 
 
 class EventHub:
-    def __init__(self, max_streams=2, heartbeat_ms=5000, retry_ms=3000, backoff_ms=30000, poll_ms=None):
+    def __init__(self, max_streams=2, heartbeat_ms=5000, retry_ms=3000, backoff_ms=30000, poll_ms=None,
+                 crowded=None):
         self.max_streams = max_streams
         self.heartbeat_ms = heartbeat_ms
         self.retry_ms = retry_ms  # how soon a browser reconnects after a break
         self.backoff_ms = backoff_ms  # how soon one that was pushed out does
         self.poll_ms = poll_ms  # None: a newcomer beyond max_streams ends the oldest stream
+        self.crowded = crowded  # with poll_ms: function() -> whether streams should give way to polling
         self.closed_oldest = 0  # streams ended to make room for a newer one
         self.polled = 0  # single answers given beyond max_streams
         self._listeners = []  # oldest first
@@ -88,12 +90,13 @@ class EventHub:
             listener.pending[event] = data
             listener.wake.set()
 
-    def response(self, first=None, crowded=False):
+    def response(self, first=None):
         """A streamed text/event-stream Response; `first` is a list of
         (event, data) sent as soon as the stream opens. With poll_ms set,
-        beyond max_streams or while the server is `crowded` (a stream would
-        hold a connection others are waiting for), a single answer instead."""
-        if self.poll_ms is not None and (crowded or len(self._listeners) >= self.max_streams):
+        beyond max_streams or while the server is crowded (a stream would
+        hold a connection others are waiting for), a single answer instead,
+        and a stream open when the server becomes crowded ends the same way."""
+        if self.polls():
             return self._once(first)
         hub = self
 
@@ -117,6 +120,12 @@ class EventHub:
                         await asyncio.wait_for_ms(me.wake.wait(), hub.heartbeat_ms)
                     except asyncio.TimeoutError:
                         await send(_HEARTBEAT)
+                    if hub.poll_ms is not None and hub.is_crowded():
+                        # Its connection is better shared: this page polls now.
+                        await send(_RETRY % hub.next_poll_ms())
+                        await send(hub._mode())
+                        break
+                    if not me.wake.is_set():
                         continue
                     me.wake.clear()
                     if me.stop:
@@ -130,20 +139,40 @@ class EventHub:
                 if me in hub._listeners:
                     hub._listeners.remove(me)
 
-        return Response.streamed(source, EVENT_STREAM, _NO_STORE)
+        r = Response.streamed(source, EVENT_STREAM, _NO_STORE)
+        r.close = True  # a stream that ends makes room: the browser reconnects on a new connection
+        return r
+
+    def is_crowded(self):
+        return self.crowded is not None and self.crowded()
+
+    def polls(self):
+        """Whether a page that asks now gets a single answer, not a stream."""
+        return self.poll_ms is not None and (len(self._listeners) >= self.max_streams or self.is_crowded())
+
+    def next_poll_ms(self):
+        """How long a polling page waits before it asks again: the interval,
+        plus a spread so that pages which loaded together do not ask together.
+        A page rendered with current values counts as an answer (the
+        dashboard's page says this to its script, so a crowd loading the page
+        does not also open its live values at once)."""
+        interval = self.poll_interval()
+        return interval + ticks_diff(ticks_ms(), self._since) % (interval // 4 + 1)
 
     def _once(self, first):
         """Beyond max_streams: the events of `first` now, and when to ask again."""
         self.polled += 1
-        interval = self.poll_interval()
-        # Pages that loaded together would ask together: spread them.
-        parts = [_RETRY % (interval + ticks_diff(ticks_ms(), self._since) % (interval // 4 + 1))]
+        parts = [_RETRY % self.next_poll_ms()]
         for event, data in first or ():
             parts.append(format_event(event, data).encode())
-        parts.append(format_event("mode", "poll %d" % interval).encode())
+        parts.append(self._mode())
         r = Response(b"".join(parts), 200, EVENT_STREAM, _NO_STORE)
         r.close = True  # nothing to ask for seconds: the connection is better free
         return r
+
+    def _mode(self):
+        """The event telling a page it polls, and how often (mode: poll N)."""
+        return format_event("mode", "poll %d" % self._interval).encode()
 
     def poll_interval(self):
         """How long a polling page waits between answers: about one answer

@@ -1,5 +1,6 @@
-// Live updates for the dashboard. The page works without this file: every
-// value is rendered by the board and the LED buttons are a plain form.
+// Live updates for the dashboard, inline in the page (lib/dashpage.py). The
+// page works without it: every value is rendered by the board and the LED
+// buttons are a plain form.
 // With it, the buttons use the JSON API and the values follow the board's
 // Server-Sent Events. The board keeps a few streams open; beyond them each
 // answer carries the current values and ends ("mode: poll N"), and the
@@ -98,5 +99,11 @@
       if (j.error) set("s", j.error); else led(j.on);
     }).catch(function () { set("s", "The board did not answer"); });
   });
-  connect();
+  // A crowd: the page came with fresh values, and the board asks for the
+  // first poll later rather than now, when every browser is loading.
+  var first = +b.dataset.poll || 0;
+  if (first) {
+    live(true, "Live, every " + Math.round(first / 1000) + " s");
+    timer = setTimeout(connect, first);
+  } else connect();
 })();
