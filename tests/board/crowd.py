@@ -56,6 +56,7 @@ import pathlib
 import shutil
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -698,6 +699,7 @@ def main(argv=None):
     ap.add_argument("--load-timeout", type=float, default=30.0)
     ap.add_argument("--json", help="write every run's result to this file")
     ap.add_argument("--verbose", "-v", action="store_true", help="a line per page")
+    ap.add_argument("--trace", help="write each connection's TCP timeline (SLIP link) of the last run to this file")
     args = ap.parse_args(argv)
     image = IMAGES.get(args.image, pathlib.Path(args.image))
     if not image.exists():
@@ -709,10 +711,14 @@ def main(argv=None):
         t0 = time.monotonic()
         with booted(image) as (board, link):
             boot_s = time.monotonic() - t0
+            if args.trace:
+                link.trace = []
             res = run_crowd(board, link, args.browsers, window=args.window, load_timeout=args.load_timeout,
                             log=lambda msg: print(msg, flush=True))
         res["boot_s"] = round(boot_s, 1)
         res["image"] = name
+        if args.trace:
+            pathlib.Path(args.trace).write_text(timeline(link.trace))
         results.append(res)
         print(summary(res, name, pages=args.verbose), flush=True)
         print("  run %d: booted in %.1f s, run %.1f s, %.1f s in all" % (
@@ -723,6 +729,45 @@ def main(argv=None):
     print("\n".join(lines))
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+def timeline(trace):
+    """The SLIP link's packets as one line per TCP connection (by the host's
+    port): when each SYN (and its resends), the board's SYN-ACK, the first
+    data each way, FINs and RSTs came, in seconds from the first packet."""
+    if not trace:
+        return ""
+    t0 = trace[0][0]
+    conns = {}
+    for t, way, p in trace:
+        if len(p) < 34 or p[9] != 6:
+            continue
+        ihl = (p[0] & 15) * 4
+        tcp = p[ihl:]
+        if len(tcp) < 14:
+            continue
+        sport, dport = struct.unpack("!HH", tcp[:4])
+        port = sport if way == "in" else dport
+        flags = tcp[13]
+        size = struct.unpack("!H", p[2:4])[0] - ihl - (tcp[12] >> 4) * 4
+        marks = []
+        if flags & 2:
+            marks.append("SYN" if way == "in" else "SYNACK")
+        if size > 0:
+            marks.append("DATA" if way == "in" else "data")
+        if flags & 1:
+            marks.append("FIN" if way == "in" else "fin")
+        if flags & 4:
+            marks.append("RST" if way == "in" else "rst")
+        events = conns.setdefault(port, [])
+        for m in marks:
+            if m in ("DATA", "data") and any(e[1] == m for e in events):
+                continue  # the first data only
+            events.append((t - t0, m))
+    lines = []
+    for port, events in sorted(conns.items(), key=lambda kv: kv[1][0][0] if kv[1] else 0):
+        lines.append("%5d " % port + " ".join("%s@%.2f" % (m, t) for t, m in events))
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

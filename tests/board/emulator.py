@@ -272,6 +272,7 @@ class SlipLink:
         self._tun = None
         self._closed = False
         self.stats = {"to_board": 0, "from_board": 0}
+        self.trace = None  # a list: (time.monotonic(), "in" to the board or "out", IP header and TCP's first 20 bytes)
         _ip("netns", "add", self.netns)
         atexit.register(self.close)
         try:
@@ -301,6 +302,8 @@ class SlipLink:
             if tun in ready:
                 packet = os.read(tun, 65536)
                 self.stats["to_board"] += 1
+                if self.trace is not None:
+                    self.trace.append((time.monotonic(), "in", packet[:40]))
                 try:
                     sock.sendall(_slip_encode(packet))
                 except OSError:
@@ -314,6 +317,8 @@ class SlipLink:
                     return
                 for packet in decoder.feed(data):
                     self.stats["from_board"] += 1
+                    if self.trace is not None:
+                        self.trace.append((time.monotonic(), "out", bytes(packet[:40])))
                     try:
                         os.write(tun, packet)
                     except OSError:

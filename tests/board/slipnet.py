@@ -17,7 +17,7 @@ from micropython import const
 
 # The emulated UART has no physical speed limit; on a real board keep it
 # within what the USB-serial adapter on the other end can do.
-BAUD = const(3_000_000)
+BAUD = const(7_800_000)
 # lwIP holds at most one frame of 1500 bytes (SLIP_MAX_SIZE); a few frames may
 # arrive back to back, so the receive buffer holds several.
 _RXBUF = const(8192)
