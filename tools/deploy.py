@@ -353,11 +353,11 @@ def validate_wifi(ssid, password):
     return None
 
 
-def config_values():
-    """config.py's settings, read without running it."""
+def config_values(path=None):
+    """config.py's settings (or those of the file at `path`), read without running it."""
     import ast
 
-    tree = ast.parse((ROOT / "config.py").read_text())
+    tree = ast.parse(pathlib.Path(path or ROOT / "config.py").read_text())
     out = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
