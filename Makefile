@@ -1,5 +1,7 @@
 # Pico W web server: run and test on the MicroPython unix port, deploy to a board.
 #   make run     serve the application at http://127.0.0.1:8080 (PORT=, HOST=0.0.0.0 for a phone, HEAP=)
+#   make run-board  the firmware as a board runs it: boot.py then main.py in build/flash, restarted on
+#                a reset, so make ota HOST=127.0.0.1 PORT=8080 works against it (TOKEN=, FRESH=1, FLASH=)
 #   make test    set up and run the whole test suite (also against the .mpy build, and the
 #                firmware image in the RP2040 emulator: see make test-board)
 #   make firmware build the Pico W image build/firmware/picow-server-VERSION.uf2 (MICROPY_SRC=)
@@ -67,7 +69,7 @@ UNIX32 := build/mp/unix32/micropython
 UNIX32_FROZEN := build/mp/unix32/micropython-frozen
 MPY_CROSS32 := $(abspath build/mp/unix32/mpy-cross)
 
-.PHONY: help setup run test test-board firmware flash soak check bench build deploy ota deps repl wipe package clean unix32
+.PHONY: help setup run run-board test test-board firmware flash soak check bench build deploy ota deps repl wipe package clean unix32
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -96,6 +98,18 @@ run: $(VENV)/.run-ready
 	@$(PYTHON) tools/build.py www
 	@MICROPYPATH=$(MICROPYPATH) PICO_HOST=$(HOST) PICO_PORT=$(PORT) PICO_WWW_ROOT=build/www \
 		$(MICROPYTHON) -X heapsize=$(HEAP) main.py
+
+# The firmware as a board runs it, for trying updates without a board
+# (docs/ota.md): FLASH is its flash, made on the first run (or FRESH=1) from
+# this checkout, with TOKEN as its config.py's API_TOKEN. HEAP defaults to
+# 256K here: a Pico W's 180K on the 64-bit port (objects 1.4x), from .py.
+FLASH ?= build/flash
+run-board: $(VENV)/.run-ready
+	$(CHECK_MICROPYTHON)
+	@$(PYTHON) tools/build.py www
+	@$(PYTHON) tools/runboard.py --flash "$(FLASH)" --host $(HOST) --port $(PORT) \
+		--heap $(if $(filter command line environment,$(origin HEAP)),$(HEAP),256K) \
+		$(if $(TOKEN),--token "$(TOKEN)") $(if $(filter-out 0,$(FRESH)),--fresh)
 
 # The deploy tests need socat, the browser tests chromium, the monitoring tests
 # prometheus (with promtool), the emulator tests

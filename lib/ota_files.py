@@ -49,7 +49,7 @@ def _missing(up):
                     if not line:
                         break
                     entry = _parse(line)
-                    if up._find(entry[0]) is None:
+                    if not _shipped(up, entry[0]):
                         files.append(entry)
         except OSError:
             pass
@@ -69,7 +69,7 @@ def _missing(up):
                 check_name(p)
             except HTTPError:  # the recovery path, a name no update may carry
                 continue
-            if up._find(p) is None:
+            if not _shipped(up, p):
                 files.append((p, os.stat(p)[6], None))
 
     walk("lib")
@@ -81,6 +81,20 @@ def _missing(up):
             pass
     files.sort()
     return files
+
+def _shipped(up, name):
+    """Whether the upload carries `name`, or what stands for it: a module as
+    .py or .mpy (MicroPython imports a .py before a .mpy: an old lib/a.py kept
+    beside a new lib/a.mpy would run instead of it), a web file or its .gz
+    (served in its place to browsers that take gzip)."""
+    if up._find(name) is not None:
+        return True
+    if name.startswith("lib/"):
+        alt = name[:-3] + ".mpy" if name.endswith(".py") else name[:-4] + ".py" if name.endswith(".mpy") else None
+    else:
+        alt = name[:-3] if name.endswith(".gz") else name + ".gz"
+    return alt is not None and up._find(alt) is not None
+
 
 async def complete(up):
     """Copy into the staging area every file of the running version the

@@ -415,8 +415,12 @@ def test_a_version_whose_app_module_loads_a_broken_module_on_first_use_is_rolled
 
 
 def test_a_version_with_one_file_under_www_static_keeps_every_other_file_of_the_running_one(board, tmp_path):
+    import gzip
+
     b = board().start()
-    send(b, version(tmp_path, "B"), "B")
+    old_gz = tmp_path / "app.css.gz"  # B's web root has app.css with its .gz, as make build makes it
+    old_gz.write_bytes(gzip.compress((ROOT / "www" / "static" / "app.css").read_bytes()))
+    send(b, version(tmp_path, "B") + [("www/static/app.css.gz", old_gz)], "B")
     restart_after_switch(b)
     b.wait_confirmed()
     js = b.get("/static/app.js").body
@@ -429,6 +433,9 @@ def test_a_version_with_one_file_under_www_static_keeps_every_other_file_of_the_
     restart_after_switch(b)
     b.wait_confirmed()
     assert b.get("/static/app.css").body == b"body { color: red }\n"  # the new file
+    # not B's .gz of the old one, to a browser that takes gzip:
+    r = b.get("/static/app.css", {"Accept-Encoding": "gzip"})
+    assert r.header("content-encoding") is None and r.body == b"body { color: red }\n"
     r = b.get("/static/app.js")
     assert r.status == 200 and r.body == js  # the others, the running version's
     assert b.label() == "B"  # its code too
@@ -645,3 +652,44 @@ def test_an_update_at_the_pico_w_heap_leaves_other_clients_answered(board, tmp_p
     assert any(when < sent for _, when in answers), answers
     restart_after_switch(b)
     assert b.label() == "B"
+
+
+# -- trying updates on a PC: make run-board (tools/runboard.py) -----------------------
+
+
+def test_run_board_restarts_into_an_update_as_a_board_does_and_ctrl_c_stops_it(tmp_path):
+    import subprocess
+    import threading
+
+    port = free_port()
+    flash = tmp_path / "flash"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "runboard.py"), "--flash", str(flash),
+                             "--port", str(port), "--token", TOKEN], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not any("listening on" in ln for ln in lines):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
+        assert "API_TOKEN = %r" % TOKEN in (flash / "config.py").read_text()
+        up = ota.update("127.0.0.1", port, TOKEN, ota.collect(lib=LIB, www=ROOT / "www"), version="B",
+                        wait_s=30, say=lambda *a: None)  # waits until confirmed: as make ota does
+        assert up["mode"] == "version" and up["version"].startswith("B+")
+        out = "".join(lines)
+        assert "run-board: the board reset itself; restarting, as a board does" in out
+        assert "otaboot: trial B+" in out and "confirmed" in out
+        assert (flash / "versions" / "v1" / "config.py").exists()
+        assert client.request(port, "POST", "/api/led", {"Content-Type": "application/json", "Host": "127.0.0.1"},
+                              b'{"on": true}').status == 401  # the flash's token still guards it
+    finally:
+        proc.send_signal(signal.SIGINT)  # Ctrl-C, as in a terminal
+        try:
+            proc.wait(10)
+        except Exception:
+            proc.kill()
+            proc.wait()
+        reader.join(2)
+    assert proc.returncode == 0 and "run-board: stopped" in "".join(lines), "".join(lines)
