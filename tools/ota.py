@@ -237,8 +237,9 @@ def update(host, port, token, files, version=None, chunk=2048, wait_s=180, say=p
     done = board.json("POST", "/api/update/commit", ok=(202,)) or {}
     board.close()
     if done.get("inherited"):
-        say("the board kept %d files of its running version that this update does not carry%s"
-            % (done["inherited"], "" if settings else " (its config.py among them, if it has one)"))
+        n = done["inherited"]
+        say("the board kept %d %s of the version it runs that this update does not carry%s"
+            % (n, "file" if n == 1 else "files", "" if settings else " (its config.py, if it has one)"))
     say("switched: the board restarts into %s ..." % version)
     if wait_s is None:
         return version
