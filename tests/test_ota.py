@@ -321,11 +321,11 @@ def test_an_update_from_a_checkout_without_a_token_keeps_the_boards_token_and_up
     assert led_without_token(b) == 401
     lines = []
     send(b, ota.collect(lib=LIB, www=ROOT / "www"), "B", lines)
-    assert any("the board kept" in ln for ln in lines), lines  # its config.py (and lib/probe.py)
     restart_after_switch(b)
     b.wait_confirmed()
     assert led_without_token(b) == 401  # the LED still protected
     assert b.request("GET", "/api/update").status == 200  # updates still there
+    assert any("the board kept" in ln for ln in lines), lines  # its config.py (and lib/probe.py)
     assert (b.flash / "versions" / "v1" / "config.py").read_bytes() == (b.flash / "config.py").read_bytes()
     send(b, version(tmp_path, "C"), "C")  # and the next one works
     restart_after_switch(b)
