@@ -39,7 +39,9 @@ def _missing(up):
     """[(name, size, SHA-256 hex or None)], sorted by name, of the running
     version's files that the upload does not carry: its manifest's lines,
     or for the base code the firmware's files on flash (config.py, lib/...,
-    www/...; frozen ones need no copy: the version falls back to them)."""
+    www/...; frozen ones need no copy: the version falls back to them).
+    Both lists are sorted: one pass over each (the flash is read once per
+    file, not once per pair), then one more for the stand-ins (_alt)."""
     files = []
     if otaboot.root:
         try:
@@ -48,52 +50,77 @@ def _missing(up):
                     line = f.readline(256)
                     if not line:
                         break
-                    entry = _parse(line)
-                    if not _shipped(up, entry[0]):
-                        files.append(entry)
+                    files.append(_parse(line))
         except OSError:
             pass
-        return files
-
-    def walk(path):
-        try:
-            names = os.listdir(path)
-        except OSError:
-            return
-        for n in names:
-            p = path + "/" + n
-            if os.stat(p)[0] & 0x4000:
-                walk(p)
-                continue
+    else:
+        def walk(path):
             try:
-                check_name(p)
-            except HTTPError:  # the recovery path, a name no update may carry
-                continue
-            if not _shipped(up, p):
+                names = os.listdir(path)
+            except OSError:
+                return
+            for n in names:
+                p = path + "/" + n
+                if os.stat(p)[0] & 0x4000:
+                    walk(p)
+                    continue
+                try:
+                    check_name(p)
+                except HTTPError:  # the recovery path, a name no update may carry
+                    continue
                 files.append((p, os.stat(p)[6], None))
 
-    walk("lib")
-    walk("www")
-    if up._find("config.py") is None:
+        walk("lib")
+        walk("www")
         try:
             files.append(("config.py", os.stat("config.py")[6], None))
         except OSError:
             pass
-    files.sort()
-    return files
+        files.sort()
+    # Drop what the upload carries (a merge of two sorted lists) ...
+    keep = []
+    with _open(STAGE + "/manifest", "r") as f:
+        shipped = _next(f)
+        for entry in files:
+            while shipped is not None and shipped < entry[0]:
+                shipped = _next(f)
+            if shipped != entry[0]:
+                keep.append(entry)
+    # ... and what it carries a stand-in for.
+    alts = {}
+    for entry in keep:
+        alt = _alt(entry[0])
+        if alt:
+            alts[alt] = entry[0]
+    drop = set()
+    with _open(STAGE + "/manifest", "r") as f:
+        while True:
+            name = _next(f)
+            if name is None:
+                break
+            if name in alts:
+                drop.add(alts[name])
+    return [e for e in keep if e[0] not in drop]
 
-def _shipped(up, name):
-    """Whether the upload carries `name`, or what stands for it: a module as
-    .py or .mpy (MicroPython imports a .py before a .mpy: an old lib/a.py kept
-    beside a new lib/a.mpy would run instead of it), a web file or its .gz
-    (served in its place to browsers that take gzip)."""
-    if up._find(name) is not None:
-        return True
+
+def _next(f):
+    """The name on the next manifest line of `f`, None at its end."""
+    line = f.readline(256)
+    return _parse(line)[0] if line else None
+
+
+def _alt(name):
+    """What stands for `name` in an upload: a module as .py or .mpy
+    (MicroPython imports a .py before a .mpy: an old lib/a.py kept beside a
+    new lib/a.mpy would run instead of it), a web file or its .gz (served in
+    its place to browsers that take gzip). None for config.py."""
     if name.startswith("lib/"):
-        alt = name[:-3] + ".mpy" if name.endswith(".py") else name[:-4] + ".py" if name.endswith(".mpy") else None
-    else:
-        alt = name[:-3] if name.endswith(".gz") else name + ".gz"
-    return alt is not None and up._find(alt) is not None
+        if name.endswith(".py"):
+            return name[:-3] + ".mpy"
+        return name[:-4] + ".py" if name.endswith(".mpy") else None
+    if name.startswith("www/"):
+        return name[:-3] if name.endswith(".gz") else name + ".gz"
+    return None
 
 
 async def complete(up):
