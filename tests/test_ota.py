@@ -2,7 +2,9 @@
 unix port: a temporary directory is the board's flash (boot.py, main.py,
 config.py and lib/ copied in, as `make deploy` leaves a board), the firmware
 runs there as at power-up (boot.py then main.py, tests/apps/firmware.py), and
-the real client sends real HTTP. A "board restart" is the process ending
+the real client sends real HTTP, on the board's word size (the 32-bit port
+when it is built, as make test does: from .py at 180K the 64-bit port's
+objects leave too little heap for a trial's imports and a second update). A "board restart" is the process ending
 (board.reset() on the host stand-in) and the test starting it again; a hang
 or a power cut is the test killing it.
 
@@ -23,7 +25,7 @@ import time
 import pytest
 
 import client
-from serverproc import PICO_LIB, ROOT, ServerProcess, free_port
+from serverproc import PICO_LIB, ROOT, ServerProcess, board_word_size, free_port
 
 sys.path.insert(0, str(ROOT / "tools"))
 import ota  # noqa: E402  (tools/ota.py)
@@ -47,23 +49,28 @@ def probe(label, extra=""):
 class Board:
     """The flash directory and the firmware process that runs in it."""
 
-    def __init__(self, tmp_path, settings=None, base_probe=None):
+    def __init__(self, tmp_path, settings=None, base_probe=None, token_in_config=False):
         self.flash = tmp_path / "flash"
         self.flash.mkdir()
         for name in ("boot.py", "main.py", "config.py"):
             shutil.copy(ROOT / name, self.flash / name)
+        if token_in_config:  # the board's own config.py sets the token (not the environment)
+            with open(self.flash / "config.py", "a") as f:
+                f.write("\nAPI_TOKEN = %r\n" % TOKEN)
         shutil.copytree(LIB, self.flash / "lib", ignore=shutil.ignore_patterns("__pycache__"))
         (self.flash / "lib" / "probe.py").write_text(base_probe or probe("base"))
         (self.flash / "versions").mkdir()
         self.port = free_port()
         self.settings = {"API_TOKEN": TOKEN, "OTA_CONFIRM_MS": 300, "APP_MODULES": "probe"}
+        if token_in_config:
+            del self.settings["API_TOKEN"]
         self.settings.update(settings or {})
         self.procs = []
         self.proc = None
 
     def start(self, listen=True):
         self.proc = ServerProcess(script=FIRMWARE, settings=self.settings, cwd=self.flash, path=("lib", "."),
-                                  port=self.port, start_timeout=20)
+                                  port=self.port, start_timeout=20, interpreter=board_word_size())
         self.procs.append(self.proc)
         if listen:
             self.proc.start()
@@ -136,22 +143,29 @@ def board(tmp_path):
         b.stop()
 
 
-def version(tmp_path, label, probe_text=None, config_extra=""):
-    """A version's files [(name, path)]: the firmware's lib/ and www/, its
-    config.py, and a probe of its own."""
+def version(tmp_path, label, probe_text=None, config_extra=None, lib_extra=None):
+    """A version's files [(name, path)]: the firmware's lib/ and www/, a probe
+    of its own, more lib/ files {name: text} if given, and a config.py (the
+    checkout's + config_extra) only if config_extra is given: as make ota, a
+    version does not carry the settings unless asked to."""
     top = tmp_path / ("src-" + label)
+    config = top / "config.py" if config_extra is not None else None
     if top.exists():
-        return ota.collect(lib=top / "lib", www=ROOT / "www", config=top / "config.py")
+        return ota.collect(lib=top / "lib", www=ROOT / "www", config=config)
     shutil.copytree(LIB, top / "lib", ignore=shutil.ignore_patterns("__pycache__"))
     (top / "lib" / "probe.py").write_text(probe_text or probe(label))
-    (top / "config.py").write_text((ROOT / "config.py").read_text() + config_extra)
-    return ota.collect(lib=top / "lib", www=ROOT / "www", config=top / "config.py")
+    for name, text in (lib_extra or {}).items():
+        (top / "lib" / name).write_text(text)
+    if config is not None:
+        config.write_text((ROOT / "config.py").read_text() + config_extra)
+    return ota.collect(lib=top / "lib", www=ROOT / "www", config=config)
 
 
-def send(b, files, label, lines=None):
+def send(b, files, label, lines=None, token=TOKEN, settings=False):
     """Upload and switch (tools/ota.py); returns the version's full name."""
-    return ota.update("127.0.0.1", b.port, TOKEN, files, version=label, wait_s=None,
-                      say=(lines.append if lines is not None else lambda *a: None))
+    more = {"settings": True} if settings else {}
+    return ota.update("127.0.0.1", b.port, token, files, version=label, wait_s=None,
+                      say=(lines.append if lines is not None else lambda *a: None), **more)
 
 
 def restart_after_switch(b, listen=True, timeout=10):
@@ -291,6 +305,164 @@ def test_a_setting_that_breaks_even_safe_mode_sends_the_board_back_to_the_previo
     assert b.label() == "base"
     up = b.update_report()
     assert up["mode"] == "base" and "safe mode included" in up["rollback"]["reason"]
+
+
+# -- no lockout: the board keeps its settings -----------------------------------------
+
+
+def led_without_token(b):
+    return client.request(b.port, "POST", "/api/led", {"Content-Type": "application/json"}, b'{"on": true}').status
+
+
+def test_an_update_from_a_checkout_without_a_token_keeps_the_boards_token_and_updates(board, tmp_path):
+    # The issue's scenario: the board's config.py sets API_TOKEN, the
+    # checkout's has None (the default); make ota sends lib/ and www/.
+    b = board(token_in_config=True).start()
+    assert led_without_token(b) == 401
+    lines = []
+    send(b, ota.collect(lib=LIB, www=ROOT / "www"), "B", lines)
+    restart_after_switch(b)
+    b.wait_confirmed()
+    assert led_without_token(b) == 401  # the LED still protected
+    assert b.request("GET", "/api/update").status == 200  # updates still there
+    assert any("the board kept" in ln for ln in lines), lines  # its config.py (and lib/probe.py)
+    assert (b.flash / "versions" / "v1" / "config.py").read_bytes() == (b.flash / "config.py").read_bytes()
+    send(b, version(tmp_path, "C"), "C")  # and the next one works
+    restart_after_switch(b)
+    assert b.label() == "C"
+    b.wait_confirmed()
+    assert led_without_token(b) == 401
+
+
+def test_a_config_py_that_differs_from_the_boards_is_refused_unless_sent_on_purpose(board, tmp_path):
+    b = board(token_in_config=True).start()
+    changed = version(tmp_path, "C", config_extra="LOG_LEVEL = 'DEBUG'\n")
+    with pytest.raises(ota.OtaError, match="ALLOW_SETTINGS=1"):  # the client
+        send(b, changed, "C")
+    r, _ = begin(b, changed)  # the board, to a client that sends it anyway
+    assert r.status == 403 and b"changes config.py" in r.body and b"ALLOW_SETTINGS=1" in r.body
+    # On purpose, without a token: the client refuses (updates would be off) ...
+    with pytest.raises(ota.OtaError, match="no API_TOKEN: the board would turn updates off"):
+        send(b, changed, "C", settings=True)
+    # ... with the token, the settings travel.
+    ok = version(tmp_path, "D", config_extra="API_TOKEN = %r\nLOG_LEVEL = 'DEBUG'\n" % TOKEN)
+    send(b, ok, "D", settings=True)
+    restart_after_switch(b)
+    assert b.label() == "D"
+    b.wait_confirmed()
+    assert b"LOG_LEVEL = 'DEBUG'" in (b.flash / "versions" / "v1" / "config.py").read_bytes()
+
+
+def test_a_version_that_turns_updates_off_is_rolled_back_by_its_trial(board, tmp_path, monkeypatch):
+    # A hand-made client that says "settings" and sends a config.py without a
+    # token: the board takes it, and its trial finds no update endpoint.
+    b = board(token_in_config=True).start()
+    files = version(tmp_path, "C", config_extra="")
+    monkeypatch.setattr(ota, "check_settings", lambda files, token: None)  # (the real client refuses it: above)
+    send(b, files, "C", settings=True)
+    restart_after_switch(b)
+    assert "reset requested" in b.wait_exit()  # the trial fails: the board restarts
+    b.start()
+    assert b.label() == "base"
+    up = b.update_report()
+    assert "turns over-the-air updates off" in up["rollback"]["reason"]
+    assert led_without_token(b) == 401
+
+
+# -- the trial: every module the version ships is imported ------------------------------
+
+
+# (lib/auth.py is loaded at the start when API_TOKEN is set, as updates need:
+# a version that breaks it fails as one that raises at import, tested above.)
+@pytest.mark.parametrize("module", ["dashpage", "monitor_routes", "metrics"])
+def test_a_version_whose_module_loaded_on_first_use_raises_is_rolled_back_by_its_trial(board, tmp_path, module):
+    b = board().start()
+    text = (LIB / (module + ".py")).read_text() + "\nraise RuntimeError('%s is broken')\n" % module
+    send(b, version(tmp_path, "C", lib_extra={module + ".py": text}), "C")
+    # Without the trial's imports it would start, serve and be confirmed;
+    # with them the first boot ends before serving.
+    restart_after_switch(b, listen=False)
+    assert "the trial's import of module %s" % module in b.wait_exit()
+    b.start()
+    assert b.label() == "base"
+    reason = b.update_report()["rollback"]["reason"]
+    assert "module %s: RuntimeError: %s is broken" % (module, module) in reason, reason
+
+
+PROBE_LAZY = """from httpd import Response
+def install(app):
+    app.router.add("/probe", lambda request: Response(__import__("probe_page").LABEL))
+"""
+
+
+def test_a_version_whose_app_module_loads_a_broken_module_on_first_use_is_rolled_back(board, tmp_path):
+    b = board().start()
+    send(b, version(tmp_path, "C", PROBE_LAZY, lib_extra={"probe_page.py": "LABEL = 'C'\n"}), "C")
+    restart_after_switch(b)
+    assert b.label() == "C"
+    b.wait_confirmed()  # a good one is confirmed
+    broken = "raise ValueError('probe_page is broken')\nLABEL = 'D'\n"
+    send(b, version(tmp_path, "D", PROBE_LAZY, lib_extra={"probe_page.py": broken}), "D")
+    restart_after_switch(b, listen=False)
+    assert "the trial's import of module probe_page" in b.wait_exit()
+    b.start()
+    assert b.label() == "C"
+    reason = b.update_report()["rollback"]["reason"]
+    assert "module probe_page: ValueError: probe_page is broken" in reason, reason
+
+
+# -- a version is complete ----------------------------------------------------------
+
+
+def test_a_version_with_one_file_under_www_static_keeps_every_other_file_of_the_running_one(board, tmp_path):
+    import gzip
+
+    b = board().start()
+    old_gz = tmp_path / "app.css.gz"  # B's web root has app.css with its .gz, as make build makes it
+    old_gz.write_bytes(gzip.compress((ROOT / "www" / "static" / "app.css").read_bytes()))
+    send(b, version(tmp_path, "B") + [("www/static/app.css.gz", old_gz)], "B")
+    restart_after_switch(b)
+    b.wait_confirmed()
+    js = b.get("/static/app.js").body
+    assert js and b.get("/static/app.css").status == 200
+    css = tmp_path / "app.css"
+    css.write_bytes(b"body { color: red }\n")
+    lines = []
+    send(b, [("www/static/app.css", css)], "C", lines)
+    assert any("kept" in ln for ln in lines), lines
+    restart_after_switch(b)
+    b.wait_confirmed()
+    assert b.get("/static/app.css").body == b"body { color: red }\n"  # the new file
+    # not B's .gz of the old one, to a browser that takes gzip:
+    r = b.get("/static/app.css", {"Accept-Encoding": "gzip"})
+    assert r.header("content-encoding") is None and r.body == b"body { color: red }\n"
+    r = b.get("/static/app.js")
+    assert r.status == 200 and r.body == js  # the others, the running version's
+    assert b.label() == "B"  # its code too
+    text = b.get("/api/update/manifest", AUTH).body.decode()
+    names = [ln.split(" ", 2)[2] for ln in text.splitlines()]
+    assert names == sorted(names) and "lib/probe.py" in names and "config.py" in names
+    files = b.tree("versions/v2")
+    for line in text.splitlines():
+        digest, _, fname = line.split(" ", 2)
+        assert files[fname] == digest
+
+
+# -- a server that cannot restart into an update --------------------------------------
+
+
+def test_an_update_sent_to_make_run_is_refused_up_front_with_words(tmp_path):
+    # make run: main.py only, no boot.py, so no version was chosen at start.
+    proc = ServerProcess(script=ROOT / "main.py", settings={"API_TOKEN": TOKEN}, cwd=tmp_path,
+                         path=(str(LIB), str(ROOT)))
+    with proc:
+        with pytest.raises(ota.OtaError, match="cannot restart into an update.*make run-board"):
+            ota.update("127.0.0.1", proc.port, TOKEN, version(tmp_path, "B"), version="B", wait_s=None,
+                       say=lambda *a: None)
+        r = client.request(proc.port, "POST", "/api/update", dict(AUTH, **{"Content-Type": "application/json"}),
+                           b'{"version": "x", "files": 1, "bytes": 1, "size": 1, "sha256": "%s"}' % (b"00" * 32))
+        assert r.status == 409 and b"make run-board" in r.body
+    assert not (tmp_path / "versions").exists()
 
 
 # -- refused: the active version untouched ------------------------------------------
@@ -480,3 +652,44 @@ def test_an_update_at_the_pico_w_heap_leaves_other_clients_answered(board, tmp_p
     assert any(when < sent for _, when in answers), answers
     restart_after_switch(b)
     assert b.label() == "B"
+
+
+# -- trying updates on a PC: make run-board (tools/runboard.py) -----------------------
+
+
+def test_run_board_restarts_into_an_update_as_a_board_does_and_ctrl_c_stops_it(tmp_path):
+    import subprocess
+    import threading
+
+    port = free_port()
+    flash = tmp_path / "flash"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "runboard.py"), "--flash", str(flash),
+                             "--port", str(port), "--token", TOKEN], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not any("listening on" in ln for ln in lines):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
+        assert "API_TOKEN = %r" % TOKEN in (flash / "config.py").read_text()
+        up = ota.update("127.0.0.1", port, TOKEN, ota.collect(lib=LIB, www=ROOT / "www"), version="B",
+                        wait_s=30, say=lambda *a: None)  # waits until confirmed: as make ota does
+        assert up["mode"] == "version" and up["version"].startswith("B+")
+        out = "".join(lines)
+        assert "run-board: the board reset itself; restarting, as a board does" in out
+        assert "otaboot: trial B+" in out and "confirmed" in out
+        assert (flash / "versions" / "v1" / "config.py").exists()
+        assert client.request(port, "POST", "/api/led", {"Content-Type": "application/json", "Host": "127.0.0.1"},
+                              b'{"on": true}').status == 401  # the flash's token still guards it
+    finally:
+        proc.send_signal(signal.SIGINT)  # Ctrl-C, as in a terminal
+        try:
+            proc.wait(10)
+        except Exception:
+            proc.kill()
+            proc.wait()
+        reader.join(2)
+    assert proc.returncode == 0 and "run-board: stopped" in "".join(lines), "".join(lines)

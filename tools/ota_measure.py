@@ -7,7 +7,8 @@ A temporary directory is the board's flash (boot.py, main.py, config.py and
 a built lib/ as make deploy leaves them); the firmware runs there under
 tests/apps/ota_heap.py, which prints the live heap (after a collection,
 every 20 ms) at each new high. Round 1 sends every file; round 2 changes
-config.py only (the other files are kept on the board). The restarts are
+www/static/app.css only (the other files are kept on the board). (Until
+updates kept the board's config.py, round 2 changed config.py.) The restarts are
 this script starting the process again, as a board restarts itself.
 """
 
@@ -63,9 +64,9 @@ def main():
                 time.sleep(0.05)
         time.sleep(0.5)
         if rnd == 2:
-            changed = work / "config.py"
-            changed.write_text((ROOT / "config.py").read_text() + "\n# changed\n")
-            files = [(n, changed if n == "config.py" else p) for n, p in files]
+            changed = work / "app.css"
+            changed.write_bytes((built / "www" / "static" / "app.css").read_bytes() + b"\n/* changed */\n")
+            files = [(n, changed if n == "www/static/app.css" else p) for n, p in files]
         lines = []
         t0 = time.monotonic()
         name = ota.update("127.0.0.1", port, "tok", files, version="m%d" % rnd, wait_s=None, say=lines.append)
