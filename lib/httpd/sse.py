@@ -150,13 +150,17 @@ class EventHub:
         """Whether a page that asks now gets a single answer, not a stream."""
         return self.poll_ms is not None and (len(self._listeners) >= self.max_streams or self.is_crowded())
 
-    def next_poll_ms(self):
+    def next_poll_ms(self, page=False):
         """How long a polling page waits before it asks again: the interval,
         plus a spread so that pages which loaded together do not ask together.
-        A page rendered with current values counts as an answer (the
+        A `page` rendered with current values counts as an answer (the
         dashboard's page says this to its script, so a crowd loading the page
-        does not also open its live values at once)."""
+        does not also open its live values at once); while the server is
+        crowded its first wait is the longest, which leaves the connections
+        to the pages still loading."""
         interval = self.poll_interval()
+        if page and self.is_crowded():
+            interval = _POLL_MAX_MS
         return interval + ticks_diff(ticks_ms(), self._since) % (interval // 4 + 1)
 
     def _once(self, first):
