@@ -329,28 +329,9 @@ class Updater:
     async def _keep(self, name, digest):
         """Copy the running version's file into the staging area, checking it
         against the manifest: unchanged files are not sent again."""
-        path = STAGE + "/" + name
         self.cur = []
-        h = hashlib.sha256()
-        buf = bytearray(_COPY)
-        _mkdirs(path)
-        src = _open(otaboot.root + name, "rb", "the board has no %s to keep: send it" % name)
-        try:
-            with src, _open(path, "wb") as dst:
-                while True:
-                    n = src.readinto(buf)
-                    if not n:
-                        break
-                    piece = memoryview(buf)[:n]
-                    dst.write(piece)
-                    h.update(piece)
-                    await asyncio.sleep_ms(0)  # other clients are served meanwhile
-        except OSError as e:
-            remove_tree(path)
-            _full(e)
-            raise
-        if h.digest() != digest:
-            os.remove(path)
+        if await copy_running(name, "the board has no %s to keep: send it" % name) != digest:
+            os.remove(STAGE + "/" + name)
             raise HTTPError(409, "the board's %s differs from the manifest's: send it" % name)
 
     # -- the switch --------------------------------------------------------------------
@@ -414,6 +395,31 @@ def _files(name, *args):
 def _full(e):
     if e.errno == 28:  # ENOSPC
         raise HTTPError(507, "the flash is full")
+
+
+async def copy_running(name, missing=None):
+    """The running version's file `name` copied into the staging area, in
+    pieces (other clients are served meanwhile); returns its SHA-256."""
+    path = STAGE + "/" + name
+    h = hashlib.sha256()
+    buf = bytearray(_COPY)
+    _mkdirs(path)
+    src = _open(otaboot.root + name, "rb", missing)
+    try:
+        with src, _open(path, "wb") as dst:
+            while True:
+                n = src.readinto(buf)
+                if not n:
+                    break
+                piece = memoryview(buf)[:n]
+                dst.write(piece)
+                h.update(piece)
+                await asyncio.sleep_ms(0)
+    except OSError as e:
+        remove_tree(path)
+        _full(e)
+        raise
+    return h.digest()
 
 
 def _open(path, mode, missing=None):

@@ -4,16 +4,15 @@
 # the running one.
 # MIT license
 
-import asyncio
 import hashlib
 import os
 
 import otaboot
 from httpd import HTTPError
 from micropython import const
-from ota import STAGE, _full, _mkdirs, _open, _parse, check_name, remove_tree
+from ota import STAGE, _open, _parse, check_name, copy_running, remove_tree
 
-_COPY = const(512)  # bytes per step of a copy (a yield after each)
+_READ = const(512)  # bytes per read of a file being hashed
 
 
 def token_hash(token):
@@ -44,15 +43,7 @@ def _missing(up):
     file, not once per pair), then one more for the stand-ins (_alt)."""
     files = []
     if otaboot.root:
-        try:
-            with open(otaboot.root + "manifest") as f:
-                while True:
-                    line = f.readline(256)
-                    if not line:
-                        break
-                    files.append(_parse(line))
-        except OSError:
-            pass
+        files = list(_running_manifest())
     else:
         def walk(path):
             try:
@@ -139,7 +130,7 @@ async def complete(up):
                         "(%d KB)" % (len(missing), -(-need // 1024)))
     lines = []
     for name, size, digest in missing:
-        got = await _copy(name)
+        got = _hex(await copy_running(name))
         if digest is not None and got != digest:
             remove_tree(STAGE + "/" + name)
             raise HTTPError(409, "the running version's %s differs from its manifest (damaged flash): "
@@ -161,52 +152,36 @@ async def complete(up):
     os.rename(tmp, new)
     return len(missing)
 
-async def _copy(name):
-    """The running version's file `name` copied into the staging area;
-    returns its SHA-256 in hex."""
-    path = STAGE + "/" + name
-    h = hashlib.sha256()
-    buf = bytearray(_COPY)
-    _mkdirs(path)
-    try:
-        with _open(otaboot.root + name, "rb") as src, _open(path, "wb") as dst:
-            while True:
-                n = src.readinto(buf)
-                if not n:
-                    break
-                piece = memoryview(buf)[:n]
-                dst.write(piece)
-                h.update(piece)
-                await asyncio.sleep_ms(0)
-    except OSError as e:
-        remove_tree(path)
-        _full(e)
-        raise
-    return _hex(h.digest())
-
-
 def _hex(digest):
     import binascii
 
     return binascii.hexlify(digest).decode()
 
 
+def _running_manifest():
+    """The running version's manifest, (name, size, digest) a line at a time
+    (nothing if it cannot be read)."""
+    try:
+        f = open(otaboot.root + "manifest")
+    except OSError:
+        return
+    with f:
+        while True:
+            line = f.readline(256)
+            if not line:
+                return
+            yield _parse(line)
+
+
 def _running_digest(name):
     """SHA-256 (hex) of the running version's file `name`, None if it has none."""
     if otaboot.root:
-        try:
-            with open(otaboot.root + "manifest") as f:
-                while True:
-                    line = f.readline(256)
-                    if not line:
-                        return None
-                    n, _, digest = _parse(line)
-                    if n == name:
-                        return digest
-        except OSError:
-            return None
+        for n, _, digest in _running_manifest():
+            if n == name:
+                return digest
+        return None
     h = hashlib.sha256()
-    buf = bytearray(_COPY)
+    buf = bytearray(_READ)
     try:
         with open(name, "rb") as f:
             while True:
