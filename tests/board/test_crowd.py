@@ -18,10 +18,10 @@ docs/lwip.md, "A room full of browsers"). The issue's targets are:
                closed, 5 s later) within 4 KB of before it; a newcomer then
                (GET /health on a new connection) answered within 1 s
 
-Not all of them hold yet (the load times, Chromium's own retries of a
-request that met a closed connection, now and then a page): the 15-browser
-test asserts that the board is unharmed and most pages load, and prints
-the targets it misses as figures. The 30-browser crowd is not part of make test (two more minutes
+Not all of them hold yet (the load times, now and then a page whose SYNs
+were dropped for the whole watch): the 15-browser test asserts that the
+board is unharmed, most pages load and none of their requests fails, and
+prints the targets it misses as figures. The 30-browser crowd is not part of make test (two more minutes
 of CI for figures only): crowd.py --browsers 30 records it.
 
 A crowd test takes about 100 s, most of it the 60 s window after the last
@@ -52,12 +52,12 @@ def ours(test_image):
 
 def test_fifteen_browsers_at_once_do_not_harm_the_board_and_their_figures_are_recorded(ours):
     """Asserted: the board is unharmed by the crowd (no watchdog reset, the
-    heap back within 4 KB, a newcomer after it answered within 1 s) and at
-    least two thirds of the pages show the dashboard. The issue's targets
-    (every page, within 8 s, no failed request, values fresh 90% of the
-    time) are printed as figures with the ones missed; the runs so far are
-    in docs/lwip.md. (Asserting them failed two clean-clone runs of four:
-    once a page's values fresh 79% of its window.)"""
+    heap back within 4 KB, a newcomer after it answered within 1 s), at
+    least two thirds of the pages show the dashboard, and no request a page
+    made failed (none in the last seven runs). The issue's other targets
+    (every page, within 8 s, values fresh 90% of the time) are printed as
+    figures with the ones missed; the runs so far are in docs/lwip.md. (A
+    page whose SYNs were all dropped is not loaded, not failed.)"""
     board, link = ours
     if not os.path.exists(CHROMIUM):
         pytest.fail("%s is missing: install Debian's chromium (make test does)" % CHROMIUM)
@@ -67,6 +67,7 @@ def test_fifteen_browsers_at_once_do_not_harm_the_board_and_their_figures_are_re
     missed = crowd.problems(res, load_bound=8.0, fresh_share=0.9)
     print("the issue's targets missed: %s" % ("; ".join(missed) or "none"))
     assert crowd.figures(res)["loaded"] >= 10, text
+    assert crowd.figures(res)["failed_requests"] == 0, text  # no page request reset or refused
     assert res["watchdog_resets"] == 0, text
     assert res["heap_after"] is not None and abs(res["heap_after"] - res["heap_before"]) <= 4096, text
     assert res["newcomer"] == 200 and res["newcomer_s"] <= 1.0, text
