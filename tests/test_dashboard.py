@@ -174,6 +174,20 @@ def test_index_is_a_small_html_page_rendered_with_current_values(app_server):
     assert '<b id=l>Off</b>' in page and 'class="off"' in page
 
 
+def test_where_writes_may_block_the_page_links_its_script_instead(web_root):
+    """Stock MicroPython's lwIP blocks a non-blocking write while its memory
+    for queued output is full: there the script stays a file of its own
+    (gzip, cached), so a page view puts less in flight (the board test of
+    four clients that never read a 7 KB page froze the stock image)."""
+    with ServerProcess(script=ROOT / "tests/apps/small_writes_app.py", settings={"WWW_ROOT": web_root}) as srv:
+        r = client.get(srv.port, "/")
+        page = r.body.decode()
+        assert "<script src=/static/app.js defer></script>" in page and "<script>" not in page
+        assert len(r.body) < 4096
+        assert "script-src" not in r.header("content-security-policy")  # default-src 'self' allows the file
+        assert client.get(srv.port, "/static/app.js").status == 200
+
+
 def test_head_of_index_has_headers_and_no_body(app_server):
     r = client.request(app_server.port, "HEAD", "/")
     assert r.status == 200 and r.body == b""

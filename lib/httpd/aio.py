@@ -92,6 +92,10 @@ def close(stream):
 # (modlwip aborts it after 10 s). Where the socket module has no SO_LINGER
 # (stock MicroPython on the Pico W) the close stays graceful.
 SO_LINGER = getattr(socket, "SO_LINGER", None)
+# Without it (stock MicroPython's lwIP) a non-blocking write also blocks, for
+# up to 10 s, while lwIP's 8,000 bytes for all queued output are full: there
+# an answer should put little in flight at once (lib/dashpage.py).
+SMALL_WRITES = SO_LINGER is None
 _LINGER_OFF = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {on: 1, seconds: 0}
 
 
