@@ -91,39 +91,27 @@ _fixed = None  # (host, firmware, version, styles, script, headers): what never 
 
 
 def _inline(files):
-    """www/static/app.css and app.js as pieces of the page (frozen in the
-    image: bytes in flash; else sent from their files, never kept on the
-    heap), and the page's headers with their hashes in the
-    Content-Security-Policy."""
+    """www/static/app.css and app.js, carried inline by the page (frozen in
+    the image: bytes in flash, no copy on the heap), and the page's headers
+    with their hashes in the Content-Security-Policy."""
     from httpd.aio import SMALL_WRITES
 
-    css = files.piece("app.css") or b""
+    css = files.read("app.css") or b""
     if SMALL_WRITES:
         js = None
         csp = _CSP.replace("script-src 'self' 'sha256-%s'; ", "") % _digest(css)
     else:
-        js = files.piece("app.js") or b""
+        js = files.read("app.js") or b""
         csp = _CSP % (_digest(css), _digest(js))
     return css, js, _NO_STORE + [("Content-Security-Policy", csp)]
 
 
-def _digest(piece):
-    """The SHA-256 of a piece, base64: a file is read through a small buffer."""
+def _digest(data):
+    """The SHA-256 of data, base64."""
     import binascii
     import hashlib
 
-    h = hashlib.sha256()
-    if isinstance(piece, tuple):
-        buf = bytearray(256)
-        with open(piece[0], "rb") as f:
-            while True:
-                n = f.readinto(buf)
-                if not n:
-                    break
-                h.update(memoryview(buf)[:n])
-    else:
-        h.update(piece)
-    return binascii.b2a_base64(h.digest())[:-1].decode()
+    return binascii.b2a_base64(hashlib.sha256(data).digest())[:-1].decode()
 
 
 def uptime_text(s):

@@ -40,6 +40,9 @@ def heap(srv):
     return min(readings)
 
 
+BUSY, CLOSED, KEPT = "busy", "closed", "kept"
+
+
 class Normal:
     """A well-behaved visitor: every request must end in its expected answer.
     A 503 is allowed (it is an answer) but the request is retried until it
@@ -66,14 +69,16 @@ class Normal:
         if data is not None:
             body = json.dumps(data).encode()
             headers = {"Content-Type": "application/json"}
+        """BUSY (a 503: ask again), CLOSED (answered, and the server closes
+        the connection: the next request goes on a new one) or KEPT."""
         r = conn.request(method, path, headers, body or b"")
         if r.status == 503:
             self.busy += 1
-            return False
+            return BUSY
         if r.status != expect:
             self.failures.append("%s %s -> %d" % (method, path, r.status))
         self.ok += 1
-        return r.header("connection") != "close"
+        return CLOSED if r.header("connection") == "close" else KEPT
 
     def run(self):
         while not self.stop.is_set():
@@ -83,10 +88,13 @@ class Normal:
                 try:
                     with client.Conn(self.port, timeout=10) as c:
                         while batch:
-                            if not self.one(c, *batch[0]):
+                            answer = self.one(c, *batch[0])
+                            if answer == BUSY:
                                 time.sleep(0.2)
                                 break
                             batch.pop(0)
+                            if answer == CLOSED:
+                                break
                 except OSError as e:
                     self.failures.append("%s on %s" % (e, batch[0][:2]))
                     batch.pop(0)

@@ -53,9 +53,8 @@ class Response:
 
     def __init__(self, body: "bytes | str | tuple" = b"", status=200, content_type: "str | None" = TEXT,
                  headers: "list | None" = None):
-        # body: bytes, str, or a tuple of pieces sent one after another, each
-        # bytes or (path, size) for a file sent from flash: a page around
-        # pieces it does not copy onto the heap.
+        # body: bytes, str, or a tuple of bytes sent one after another (a page
+        # around pieces kept in flash, never joined on the heap).
         if isinstance(body, str):
             body = body.encode()
         if status == 204 or status == 304 or status < 200:
@@ -70,7 +69,7 @@ class Response:
         if isinstance(body, tuple):
             self.length = 0
             for piece in body:
-                self.length += piece[1] if isinstance(piece, tuple) else len(piece)
+                self.length += len(piece)
         else:
             self.length = len(body)
         self._head = None

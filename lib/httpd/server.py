@@ -746,28 +746,13 @@ class Server:
             with f:
                 await self._write_all(c, resp.head(), tail)
                 await self._send_file(c, f, resp.length)
-        elif isinstance(resp.body, tuple):
-            await self._send_pieces(c, resp, tail)
+        elif isinstance(resp.body, tuple):  # pieces, gathered into as few writes as fit
+            await self._write_all(c, resp.head(), tail, *resp.body)
         else:
             await self._write_all(c, resp.head(), tail, resp.body)
             if resp.stream is not None:
                 await self._stream(c, resp.stream, chunked)
         return keep
-
-    async def _send_pieces(self, c, resp, tail):
-        # In memory pieces are gathered into as few writes as fit; a file
-        # piece is opened after what comes before it has gone out. (A file
-        # that cannot be opened then cuts the answer: the head is sent.)
-        parts = [resp.head(), tail]
-        for piece in resp.body:
-            if isinstance(piece, tuple):
-                await self._write_all(c, *parts)
-                parts = []
-                with open(piece[0], "rb") as f:
-                    await self._send_file(c, f, piece[1])
-            else:
-                parts.append(piece)
-        await self._write_all(c, *parts)
 
     async def _send_file(self, c, f, length):
         # Each piece is read into the shared buffer and handed to the socket

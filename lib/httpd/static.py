@@ -83,15 +83,6 @@ class StaticFiles:
     def names(self):
         return sorted(self._files)
 
-    def piece(self, name):
-        """File `name` as a piece of a Response body (see Response): its
-        bytes when held in memory (frozen: in flash), else (path, size),
-        sent from the file; None if there is no such file."""
-        entry = self._files.get(name)
-        if entry is None:
-            return None
-        return entry.data if entry.data is not None else (entry.path, entry.size)
-
     def read(self, name):
         """File `name`'s whole contents (bytes), or None if there is no such
         file: for a small file a page carries inline."""
