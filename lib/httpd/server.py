@@ -373,7 +373,7 @@ class Server:
             # cut or evicted while its output was stuck, or cut while its
             # stream was stuck, is reset, so the stack frees its connection
             # and queued output now (see _abort); an idle one, or a stream
-            # evicted between two pieces (its body ended: _on_cut), is
+            # evicted between two pieces (its body ended: _take_slot), is
             # closed, which a browser understands (and on our image lwIP may
             # reclaim it once closed).
             if c is not None and (c.cut == _WRITE or c.cut == _STREAM

@@ -19,7 +19,9 @@
 #   EventSource asks again by itself N ms later, on a connection of its own.
 #   N adapts to how many pages poll (about _POLLS_PER_S answers a second,
 #   never below poll_ms nor above _POLL_MAX_MS), so any number of pages see
-#   values a few seconds old while sharing the connections in time.
+#   values a few seconds old while sharing the connections in time. A
+#   stream open when the server becomes crowded (`crowded`, a function)
+#   ends the same way after its next event.
 # - otherwise (the log page, whose events are not a state to sample): the
 #   oldest stream is told to reconnect later (retry: backoff_ms) and ends.
 
