@@ -183,7 +183,7 @@ class Updater:
             raise HTTPError(507, "not enough free flash: this update needs about %d KB and %d KB is free"
                             % (-(-need // 1024), free // 1024))
         _mkdirs(STAGE + "/")
-        _files("token_hash", "")  # (loaded now: see _files)
+        _load_files()  # now: see there
         self.start = {"version": version, "files": files, "bytes": total, "size": size, "sha256": sha,
                       "settings": start.get("settings") is True}
         return Response.json({"version": version, "free": free, "need": need}, 201)
@@ -379,17 +379,22 @@ def _parse(line):
     return name, int(size), digest
 
 
-def _files(name, *args):
-    """lib/ota_files.py's function `name`, called: code for the manifest's
-    check and the commit, loaded when an upload starts (the heap is least
-    cut up then) and forgotten when it ends: not held while serving."""
+def _load_files():
+    """lib/ota_files.py: code for the manifest's check and the commit, loaded
+    when an upload starts (the heap is least cut up then) and forgotten when
+    it ends: not held while serving."""
     import sys
 
     if "ota_files" not in sys.modules:
         import gc
 
         gc.collect()  # from .py, compiling needs the largest free blocks
-    return getattr(__import__("ota_files"), name)(*args)
+    return __import__("ota_files")
+
+
+def _files(name, *args):
+    """lib/ota_files.py's function `name`, called."""
+    return getattr(_load_files(), name)(*args)
 
 
 def _full(e):
