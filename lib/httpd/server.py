@@ -95,6 +95,8 @@ _FRESH_GRACE_MS = const(2000)
 #   the stack can tell (our image: aio.NOT_READING) only if the peer's window
 #   is closed; a connection whose lost segments are being resent (lwIP waits
 #   up to 3 s before the first resend) is evicted only after _RESEND_GRACE_MS.
+#   While the server is crowded such a connection is shed by the reaper,
+#   without waiting for a newcomer (see _shed_if_stalled).
 _STALL_GRACE_MS = const(1000)
 _RESEND_GRACE_MS = const(3000)
 
@@ -115,7 +117,7 @@ class Stats:
         self.idle_closed = 0  # closed after the idle timeout with no request under way
         self.dropped = 0  # the peer vanished (reset, or closed mid-request)
         self.rejected = 0  # answered 503 because every slot was busy
-        self.evicted = 0  # idle connections closed to make room for a new client
+        self.evicted = 0  # connections given up for newcomers (idle, stalled writers, streams)
         self.errors = 0  # handler exceptions, 500s, MemoryErrors
 
 
@@ -419,8 +421,6 @@ class Server:
             for other in self._conns:
                 if other.head is not None and other.phase == phase and other.cut is None:
                     over = _over_grace(other, now)
-                    if phase == _WRITE and _RECLAIM and not other.reclaimable:
-                        over -= _RESEND_GRACE_MS - _STALL_GRACE_MS  # its window is open
                     if over > oldest and (phase != _IDLE or not _has_input(other.stream)):
                         victim = other
                         oldest = over
@@ -531,7 +531,11 @@ class Server:
                     d = c.deadline
                     if d is not None and ticks_diff(d, now) <= 0:
                         self._cut(c, c.phase)
-                    elif c.head is None or c.phase == _STREAM or _over_grace(c, now) < 0:
+                    elif c.head is None or c.cut is not None or c.phase == _STREAM:
+                        pass
+                    elif c.phase == _WRITE:
+                        self._shed_if_stalled(c, now, crowded)
+                    elif _over_grace(c, now) < 0:
                         pass
                     elif c.phase == _IDLE and not c.fresh:
                         # Kept alive, idle past its grace, while newcomers may
@@ -539,17 +543,25 @@ class Server:
                         # so the browser knows before it would use it.
                         if crowded and not _has_input(c.stream):
                             self._cut(c, _IDLE)
-                    elif c.phase == _WRITE:
-                        if _RECLAIM and not c.reclaimable:
-                            # Its peer not reading: lwIP may reset it for a
-                            # newcomer whose SYN would find no connection free.
-                            c.reclaimable = _reclaimable(c.stream, NOT_READING)
                     elif _RECLAIM and not c.reclaimable:
                         # Silent since accepted (its first data takes it back).
                         c.reclaimable = _reclaimable(c.stream, SILENT)
             except MemoryError:
                 self._out_of_memory()
                 await asyncio.sleep_ms(_OOM_PAUSE_MS)
+
+    def _shed_if_stalled(self, c, now, crowded):
+        """c's output has not moved since c.since: past its grace, while the
+        stack is nearly out of connections, it is reset now. A newcomer may
+        never reach accept() to evict it: on lwIP the stalled output can
+        take the memory its SYN's answer needs, or the last connection."""
+        if _RECLAIM and not c.reclaimable and ticks_diff(now, c.since) >= _STALL_GRACE_MS:
+            # Its peer not reading: lwIP may reset it for a newcomer whose
+            # SYN would find no connection free.
+            c.reclaimable = _reclaimable(c.stream, NOT_READING)
+        if crowded and _over_grace(c, now) >= 0:
+            self.stats.evicted += 1
+            self._cut(c, _EVICTED)
 
     # -- requests on one connection ---------------------------------------------
 
@@ -846,6 +858,8 @@ def _over_grace(c, now):
             return ticks_diff(now, c.started) - _FRESH_GRACE_MS
         return ticks_diff(now, c.since) - _EVICT_GRACE_MS
     if phase == _WRITE:
+        if _RECLAIM and not c.reclaimable:  # its window is open: resending?
+            return ticks_diff(now, c.since) - _RESEND_GRACE_MS
         return ticks_diff(now, c.since) - _STALL_GRACE_MS
     if phase == _STREAM:
         return ticks_diff(now, c.since)
