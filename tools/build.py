@@ -17,12 +17,13 @@ Python 3 and nothing installed (make run serves it, as the board would).
 files of another interpreter: make test's 32-bit pass uses build/lib32).
 """
 
-import gzip
 import os
 import pathlib
 import shutil
+import struct
 import subprocess
 import sys
+import zlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SKIP_DIRS = {"__pycache__"}
@@ -72,13 +73,16 @@ def build_lib(root=ROOT, out=None):
 
 
 def gzip_bytes(data):
-    """gzip -9 of data, reproducible: mtime 0 and no file name in the header."""
-    import io
-
-    buf = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=buf, mtime=0) as f:
-        f.write(data)
-    return buf.getvalue()
+    """gzip -9 of data, reproducible (mtime 0, no file name), and joinable:
+    the deflate data ends with a sync flush, then an empty final block, so
+    the board can cut it out (lib/httpd/gzjoin.py) and send it inside a
+    gzip body of its own, between pieces it makes per request. Any gzip
+    reader takes it as it is; it is about 10 bytes longer than gzip -9."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    run = deflate.compress(data) + deflate.flush(zlib.Z_SYNC_FLUSH)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # deflate, no flags, mtime 0, -9, OS unknown
+    last = b"\x01\x00\x00\xff\xff"  # an empty stored block, final
+    return header + run + last + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
 
 
 def build_www(root=ROOT, out=None):

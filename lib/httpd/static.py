@@ -83,10 +83,13 @@ class StaticFiles:
     def names(self):
         return sorted(self._files)
 
-    def read(self, name):
+    def read(self, name, gz=False):
         """File `name`'s whole contents (bytes), or None if there is no such
-        file: for a small file a page carries inline."""
+        file: for a small file a page carries inline. With gz, those of its
+        precompressed NAME.gz (None if it has none)."""
         entry = self._files.get(name)
+        if entry is not None and gz:
+            entry = entry.gz
         if entry is None:
             return None
         if entry.data is not None:
