@@ -778,22 +778,28 @@ class Server:
             await self._write(c, self._out_mv[:n])
 
     async def _write_all(self, c, *parts):
-        """Write the parts in order, gathered into as few writes as fit the
-        shared output buffer (small responses go out as one TCP segment)."""
+        """Write the parts in order through the shared output buffer, each
+        write a full buffer but the last: a page of many pieces goes out in
+        full segments, not in one short segment per piece (each segment
+        costs the board an ACK to take in)."""
         out = self._out
         n = 0
         for part in parts:
             size = len(part)
-            if n and n + size > _OUT_SIZE:
-                await self._write(c, self._out_mv[:n])
-                n = 0
-            if size > _OUT_SIZE:
-                view = memoryview(part)
-                for off in range(0, size, _OUT_SIZE):
-                    await self._write(c, view[off : off + _OUT_SIZE])
-            elif size:
+            if n + size <= _OUT_SIZE:
                 out[n : n + size] = part
                 n += size
+                continue
+            view = memoryview(part)
+            off = 0
+            while off < size:
+                k = min(size - off, _OUT_SIZE - n)
+                out[n : n + k] = view[off : off + k]
+                n += k
+                off += k
+                if n == _OUT_SIZE:
+                    await self._write(c, self._out_mv)
+                    n = 0
         if n:
             await self._write(c, self._out_mv[:n])
 
