@@ -7,7 +7,9 @@
 
 import gc
 import sys
-from time import ticks_diff, ticks_ms
+from time import ticks_add, ticks_diff, ticks_ms
+
+from micropython import const
 
 import board as board_layer
 import httpd
@@ -18,6 +20,10 @@ from httpd.response import TEXT
 VERSION = "0.1.0"
 
 _HEALTH = Response(b"ok\n", 200, TEXT, [("Cache-Control", "no-store")])
+# How long a measure of the heap in use serves: one takes a collection and a
+# walk of the heap (gc.mem_alloc), 40-70 ms together on the emulated board,
+# too much for every page view and poll of a room full of browsers.
+_HEAP_MS = const(1000)
 
 
 class Uptime:
@@ -54,6 +60,8 @@ class App:
         # Free and used add up to the heap's size: one walk of the heap
         # (gc.mem_alloc) gives both, and a walk is slow on a big heap.
         self.heap_size = gc.mem_free() + gc.mem_alloc()
+        self._heap_used = 0
+        self._heap_at = ticks_add(ticks_ms(), -_HEAP_MS)  # when heap_used() last measured
         self.tasks = []  # coroutines run beside the server
         self.crash = None  # the last crash record's reason and uptime (lib/monitor.py)
         self.monitor = None  # logs, crash record, history, metrics (lib/monitor.py)
@@ -72,12 +80,22 @@ class App:
         """The watchdog's check of the accept task."""
         return self.server.listening
 
+    def heap_used(self):
+        """Bytes of heap in use after a collection (so not counting garbage),
+        measured at most once every _HEAP_MS."""
+        now = ticks_ms()
+        if ticks_diff(now, self._heap_at) >= _HEAP_MS:
+            gc.collect()
+            self._heap_used = gc.mem_alloc()
+            self._heap_at = now
+        return self._heap_used
+
     def status(self):
         """What /api/status reports. The same dicts every time, refreshed in
         place (the first call adds the keys), so a status request leaves no
         garbage but its JSON text: serialise the result, do not keep it."""
         st = self._status
-        used = gc.mem_alloc()
+        used = self.heap_used()
         st["uptime_s"] = self.uptime.seconds()
         st["heap_free"] = self.heap_size - used
         st["heap_used"] = used

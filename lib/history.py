@@ -37,8 +37,7 @@ class History:
         app = self.app
         i = self.count % self.samples
         self.temp[i] = int(app.board.temperature_c() * 10)
-        gc.collect()  # once a minute: free heap means what is free, not what is not yet collected
-        self.heap[i] = min(32767, (app.heap_size - gc.mem_alloc()) // 1024)
+        self.heap[i] = min(32767, (app.heap_size - app.heap_used()) // 1024)
         rssi = _NONE
         if app.wifi is not None:
             w = app.wifi.status()

@@ -9,7 +9,6 @@
 # Series that do not exist on this board (Wi-Fi on the unix port) are left
 # out rather than sent as NaN, so absent() tells a board without Wi-Fi.
 
-import gc
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -110,8 +109,7 @@ class Metrics:
         app = self.app
         s = app.server.stats
         board = app.board
-        gc.collect()
-        used = gc.mem_alloc()
+        used = app.heap_used()
         body = _MAIN % (
             s.accepted, s.requests, s.bad_requests, s.timed_out, s.idle_closed, s.dropped,
             s.rejected, s.evicted, s.errors, app.server.active,
