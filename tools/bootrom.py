@@ -64,7 +64,7 @@ def fetch(timeout=30):
         with urllib.request.urlopen(URL, timeout=timeout) as answer:
             body = answer.read()
     except OSError as e:  # URLError, timeouts: offline, or the host refused
-        raise Missing("fetching it from rp2040js's repository failed (%s)" % getattr(e, "reason", e))
+        raise Missing("fetching it failed (%s)" % getattr(e, "reason", e))
     if hashlib.sha256(body).hexdigest() != SHA256:
         raise Missing("%s is not the file the bundle holds (SHA-256 differs)" % URL)
     FETCHED.parent.mkdir(parents=True, exist_ok=True)
@@ -82,9 +82,8 @@ def find():
     try:
         return fetch()
     except Missing as e:
-        raise Missing("no RP2040 boot ROM for the emulator: none in ../shared/micropython (the offline "
-                      "bundle beside the checkout) or build/emulator, and %s; set RP2040_BOOTROM to "
-                      "the bundle's %s" % (e, NAME))
+        raise Missing("no RP2040 boot ROM for the emulator: not in ../shared/micropython (the offline "
+                      "bundle) or build/emulator, and %s: set RP2040_BOOTROM=FILE" % e)
 
 
 def main():

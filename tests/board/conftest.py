@@ -61,8 +61,9 @@ def _not_run_line():
     """One line: how many board tests did not run, and why; None if all ran."""
     if not _skipped:
         return None
-    return ("NOT TESTED: %d of %d board tests (the firmware image in the emulator, tests/board) did not run: %s"
-            % (sum(_skipped.values()), len(_seen), "; ".join("%s (%d)" % kv for kv in _skipped.items())))
+    why = "; ".join("%s (%d)" % kv for kv in _skipped.items()) if len(_skipped) > 1 else next(iter(_skipped))
+    return ("NOT TESTED: %d of %d board tests (tests/board, the firmware image in the emulator) did not run: %s"
+            % (sum(_skipped.values()), len(_seen), why))
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outermost: after the list of skips, the run's last words
