@@ -1,26 +1,26 @@
-"""Start the application on the MicroPython unix port, in the Pico W profile.
-
-The Pico W profile: `-X heapsize=180K` (the free heap of a Pico W after
-Wi-Fi is up) and at most 5 client sockets, like lwIP's 5 TCP connections.
-The socket limit is applied to the running process with RLIMIT_NOFILE once it
-listens: descriptors open at that moment + 5. A sixth client then waits in
-the kernel's queue, as it would wait unserved on the board.
+"""Start the application on the MicroPython unix port, in the Pico W profile
+(tools/picow_profile.py, shared with make bench and make run-board):
+`-X heapsize=180K` and at most 5 client sockets, like lwIP's 5 TCP
+connections, applied to the running process once it listens.
 """
 
 import os
 import pathlib
 import re
-import resource
-import signal
-import socket
 import subprocess
+import sys
 import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
-PICO_HEAP = "180K"
-PICO_CLIENT_SOCKETS = 5
+if str(ROOT / "tools") not in sys.path:
+    sys.path.append(str(ROOT / "tools"))
+import picow_profile  # noqa: E402
+from picow_profile import UNIX32, board_word_size, free_port, micropython  # noqa: E402,F401 (the tests' names)
+
+PICO_HEAP = picow_profile.HEAP
+PICO_CLIENT_SOCKETS = picow_profile.CLIENT_SOCKETS
 # Where the server's modules come from: lib (the sources) by default;
 # PICO_LIB=build/lib runs the same tests against the .mpy build (make test).
 PICO_LIB = os.environ.get("PICO_LIB") or "lib"
@@ -28,29 +28,6 @@ PICO_LIB = os.environ.get("PICO_LIB") or "lib"
 # the board's own name: allowed in every server the tests start, unless a test
 # sets ALLOWED_HOSTS itself (tests/test_security.py tests the default).
 TEST_HOSTS = "a,b,t,x,host,pico.test"
-
-
-def micropython():
-    return os.environ.get("MICROPYTHON") or str(ROOT / ".venv" / "bin" / "micropython")
-
-
-# MicroPython v1.28.0's unix port built 32-bit, the Pico W's word size (make
-# test builds it first: tools/firmware.py unix32). The 64-bit port's objects
-# are about 1.4 times a board's, so at 180K it runs out of heap where a board
-# has room: the application with every part on (a token, a browser's live
-# stream) is tested here.
-UNIX32 = ROOT / "build" / "mp" / "unix32" / "micropython"
-
-
-def board_word_size():
-    """The 32-bit port if it is built, else the configured interpreter."""
-    return str(UNIX32) if UNIX32.exists() else micropython()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ServerProcess:
@@ -82,28 +59,21 @@ class ServerProcess:
         timeout = timeout or self.start_timeout
         env = dict(os.environ)
         env.update(self.env)
-        env["MICROPYPATH"] = ":".join((".frozen",) + tuple(str(p) for p in self.path))
-        env["PICO_HOST"] = "127.0.0.1"
-        env["PICO_PORT"] = str(self.port)
+        env.update(picow_profile.environment(self.port, self.path))
         env["PICO_ALLOWED_HOSTS"] = TEST_HOSTS
         # A crash record of its own for every server: one left in the checkout
         # by another test (a watchdog reset cause, say) is not on this one's page.
         env["PICO_CRASH_FILE"] = self.crash_file
         for name, value in self.settings.items():
             env["PICO_" + name] = str(value)
-        cmd = [self.interpreter or micropython()]
-        if self.heap:
-            cmd += ["-X", "heapsize=" + self.heap]
-        cmd.append(str(self.script))
+        cmd = picow_profile.command(self.heap, self.interpreter) + [str(self.script)]
         self.proc = subprocess.Popen(cmd, cwd=self.cwd, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, errors="replace")
         self._reader = threading.Thread(target=self._read_output, daemon=True)
         self._reader.start()
         self.wait_listening(timeout)
         if self.client_sockets is not None:
-            self.base_fds = len(self.fds())
-            limit = self.base_fds + self.client_sockets
-            resource.prlimit(self.proc.pid, resource.RLIMIT_NOFILE, (limit, limit))
+            self.base_fds = picow_profile.limit_client_sockets(self.proc.pid, self.client_sockets)
         return self
 
     def _read_output(self):
@@ -115,12 +85,7 @@ class ServerProcess:
         """Ctrl-C, as on a board; kill if it does not end. Returns the exit code."""
         if self.proc is None or self.proc.poll() is not None:
             return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        picow_profile.stop(self.proc, timeout)
         self._reader.join(2)
         try:
             os.remove(self.crash_file)
@@ -167,15 +132,7 @@ class ServerProcess:
         raise AssertionError("no log line matching %r; output:\n%s" % (pattern, self.output()))
 
     def listening(self):
-        """True if a socket is in LISTEN state on our port (read from
-        /proc/net/tcp, so checking does not open a connection)."""
-        want = ":%04X" % self.port
-        with open("/proc/net/tcp") as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                if fields[1].endswith(want) and fields[3] == "0A":
-                    return True
-        return False
+        return picow_profile.listening(self.port)
 
     def wait_listening(self, timeout=10.0):
         deadline = time.monotonic() + timeout

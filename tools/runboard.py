@@ -31,6 +31,8 @@ import sys
 import threading
 import time
 
+import picow_profile
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # boot.py then main.py in one interpreter, as MicroPython does at power-up.
 RUNNER = ("for n in ('boot.py', 'main.py'):\n"
@@ -95,25 +97,16 @@ class Boot:
         return "reset" if self.reset else "exit"
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        picow_profile.stop(self.proc)
         self.reader.join(2)
 
 
 def run(flash, host, port, heap, trial_s=120, micropython=None, say=print, starts=None):
     """Start the firmware in `flash` until Ctrl-C (or `starts` starts, for
     tests); restart it where a board restarts. Returns the exit status."""
-    micropython = micropython or os.environ.get("MICROPYTHON") or str(ROOT / ".venv" / "bin" / "micropython")
     env = dict(os.environ)
-    env["MICROPYPATH"] = ".frozen:lib:."
-    env["PICO_HOST"] = host
-    env["PICO_PORT"] = str(port)
-    cmd = [micropython, "-X", "heapsize=" + heap, "-c", RUNNER]
+    env.update(picow_profile.environment(port, ("lib", "."), host))  # relative: the flash is the cwd
+    cmd = picow_profile.command(heap, micropython) + ["-c", RUNNER]
     failed = n = 0
     while starts is None or n < starts:
         n += 1

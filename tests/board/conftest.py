@@ -3,10 +3,14 @@ older than their sources; MicroPython's make is incremental, so that is cheap
 once the tree exists) and a way to boot one in rp2040js.
 
 Skipped, with the reason, where the emulator cannot run (no node, no
-rp2040js, no bootrom, no root for the network namespace) or an image cannot be
-built here (no arm toolchain): pytest's summary lists each skip. With
-PICOW_BOARD_TESTS=required (CI sets it) a skip is a failure instead: the
-board's own stack is the judge, and a run that did not ask it must not pass."""
+rp2040js, no boot ROM: tools/bootrom.py finds or fetches it; no root or
+/dev/net/tun for the network namespace) or an image cannot be built here (no
+arm toolchain): pytest's summary lists each skip, and its last line says
+that the board tests did not run and why, also written to
+build/board-tests-not-run.txt for make test to repeat at the very end. With
+PICOW_BOARD_TESTS=required (CI sets it) a skip is a failure instead, with the
+reason: the board's own stack is the judge, and a run that did not ask it
+must not pass."""
 
 import os
 import pathlib
@@ -23,7 +27,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "build" / "firmware"
 SHARED_MP = ROOT.parent / "shared" / "micropython"
 RP2040JS = ROOT / "tools" / "emulator" / "node_modules" / "rp2040js"
-BOOTROM = pathlib.Path(os.environ.get("RP2040_BOOTROM") or SHARED_MP / "rp2040-bootrom-b1.mjs")
+NOT_RUN = ROOT / "build" / "board-tests-not-run.txt"  # make test prints it last
+sys.path.insert(0, str(ROOT / "tools"))
+import bootrom  # noqa: E402
 
 # What each image is built from: an image older than any of these is stale.
 _APP_SOURCES = ("lib", "config.py", "boot.py", "main.py", "www/static", "firmware")
@@ -32,20 +38,79 @@ _TEST_SOURCES = _APP_SOURCES + ("tests/board/main.py", "tests/board/slipnet.py",
 
 
 REQUIRED = os.environ.get("PICOW_BOARD_TESTS") == "required"
+_seen = set()  # the board tests run or skipped
+_skipped = {}  # reason: how many board tests it skipped
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if REQUIRED and report.skipped:
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
-        report.outcome = "failed"
-        report.longrepr = "the board tests must run here (PICOW_BOARD_TESTS=required), but: %s" % reason
+    _seen.add(item.nodeid)
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        if REQUIRED:
+            report.outcome = "failed"
+            report.longrepr = "the board tests must run here (PICOW_BOARD_TESTS=required), but: %s" % reason
+        else:
+            _skipped[reason] = _skipped.get(reason, 0) + 1
+
+
+def _not_run_line():
+    """One line: how many board tests did not run, and why; None if all ran."""
+    if not _skipped:
+        return None
+    why = "; ".join("%s (%d)" % kv for kv in _skipped.items()) if len(_skipped) > 1 else next(iter(_skipped))
+    return ("NOT TESTED: %d of %d board tests (tests/board, the firmware image in the emulator) did not run: %s"
+            % (sum(_skipped.values()), len(_seen), why))
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outermost: after the list of skips, the run's last words
+def pytest_terminal_summary(terminalreporter):
+    yield
+    line = _not_run_line()
+    if line:
+        terminalreporter.write_line(line, yellow=True, bold=True)
+
+
+def pytest_sessionfinish(session):
+    line = _not_run_line()
+    if line:
+        NOT_RUN.parent.mkdir(parents=True, exist_ok=True)
+        NOT_RUN.write_text(line + "\n")
+    elif _seen:
+        NOT_RUN.unlink(missing_ok=True)
+
+
+_bootrom = {}  # the boot ROM, or why there is none: looked for (and fetched) once a session
+
+
+def _emulator():
+    """The boot ROM's path once node, rp2040js and the boot ROM are here;
+    else the test is skipped with what is missing."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed: the emulator (rp2040js) runs under node")
+    if not RP2040JS.is_dir():
+        pytest.skip("rp2040js is missing: run `npm ci` in tools/emulator")
+    if not _bootrom:
+        try:
+            _bootrom["path"] = bootrom.find()
+        except bootrom.Missing as e:
+            _bootrom["missing"] = str(e)
+    if "missing" in _bootrom:
+        pytest.skip(_bootrom["missing"])
+    return _bootrom["path"]
+
+
+@pytest.fixture
+def emulator():
+    """The boot ROM's path, for a test that boots an image of its own (else
+    the image fixtures below check the emulator first)."""
+    return _emulator()
 
 
 def _version():
-    sys.path.insert(0, str(ROOT / "tools"))
     import firmware
 
     return firmware.app_version()
@@ -63,12 +128,7 @@ def _newest(paths):
 
 
 def _ensure_image(image_name, path, sources):
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed: the emulator (rp2040js) runs under node")
-    if not RP2040JS.is_dir():
-        pytest.skip("rp2040js is missing: run `npm ci` in tools/emulator")
-    if not BOOTROM.is_file():
-        pytest.skip("the RP2040 bootrom %s is missing (see ../shared/micropython/README.md)" % BOOTROM)
+    _emulator()
     if path.exists() and path.stat().st_mtime >= _newest(sources):
         return path
     if shutil.which("arm-none-eabi-gcc") is None and os.geteuid() != 0:
@@ -113,7 +173,7 @@ def boot():
         # UART0 always gets a socket of ours: run.mjs probes fd 3, which node
         # itself may hold, when no --uart-fd is given.
         mine, theirs = socket.socketpair()
-        board = Board(image, uart=theirs, bootrom=BOOTROM)
+        board = Board(image, uart=theirs, bootrom=_emulator())
         started.append((board, mine))
         return board.start()
 

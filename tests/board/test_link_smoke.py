@@ -3,17 +3,17 @@
 Boots a SLIP test image (PICO_SLIP_IMAGE, or one tools/firmware.py built) in
 rp2040js, starts a small asyncio echo server on the board from the REPL, and
 talks to it from a network namespace over SLIP on UART0 (tests/board/
-emulator.py). Needs root (netns, TUN), /dev/net/tun and node.
+emulator.py). Needs root (netns, TUN), /dev/net/tun, and the emulator
+(node, rp2040js, the boot ROM: the conftest's `emulator` fixture checks them).
 """
 
 import os
-import shutil
 import statistics
 import time
 
 import pytest
 
-from emulator import RUNNER, Board, SlipLink
+from emulator import Board, SlipLink
 
 
 ECHO_SERVER = """
@@ -43,10 +43,6 @@ def why_not():
         return "needs root (a network namespace and a TUN device)"
     if not os.path.exists("/dev/net/tun"):
         return "no /dev/net/tun"
-    if not shutil.which("node"):
-        return "no node (the emulator runner is a node program)"
-    if not (RUNNER.parent / "node_modules" / "rp2040js").is_dir():
-        return "rp2040js not installed: npm ci --prefix tools/emulator"
     return None
 
 
@@ -54,11 +50,11 @@ pytestmark = pytest.mark.skipif(why_not() is not None, reason=why_not() or "")
 
 
 @pytest.fixture
-def board_link(request):
+def board_link(request, emulator):
     # PICO_SLIP_IMAGE, or the test image tests/board/conftest.py builds
     image = os.environ.get("PICO_SLIP_IMAGE") or request.getfixturevalue("test_image")
     link = SlipLink()
-    board = Board(image, uart=link.board_end)
+    board = Board(image, uart=link.board_end, bootrom=emulator)
     try:
         board.start()
         yield board, link

@@ -34,13 +34,17 @@ import { patchUart, patchCdc, patchWatchdog } from './quirks.mjs';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
 
+// The RP2040 B1 boot ROM: RP2040_BOOTROM, else the offline bundle's, else the
+// one tools/bootrom.py fetched (it says how each comes and fetches the last).
+function defaultBootrom() {
+  if (process.env.RP2040_BOOTROM) return path.resolve(process.env.RP2040_BOOTROM);
+  const bundled = path.resolve(REPO, '..', 'shared', 'micropython', 'rp2040-bootrom-b1.mjs');
+  const fetched = path.resolve(REPO, 'build', 'emulator', 'rp2040-bootrom-b1.mjs');
+  return fs.existsSync(bundled) || !fs.existsSync(fetched) ? bundled : fetched;
+}
+
 function parseArgs(argv) {
-  const opts = {
-    image: null,
-    uartFd: null,
-    bootrom: process.env.RP2040_BOOTROM ||
-      path.resolve(REPO, '..', 'shared', 'micropython', 'rp2040-bootrom-b1.mjs'),
-  };
+  const opts = { image: null, uartFd: null, bootrom: defaultBootrom() };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--bootrom') opts.bootrom = path.resolve(argv[++i]);
     else if (argv[i] === '--uart-fd') opts.uartFd = Number(argv[++i]);
