@@ -1,0 +1,93 @@
+"""The firmware's RAM architecture: which of its modules are on the heap at
+each moment. A serving board holds the always-needed parts only; the rest
+is loaded at its first use (the page, the monitor's routes, metrics, the
+token's checks) or runs once and is forgotten (building the app, choosing
+the version at boot, the PC-only settings code). A repackaging that imports
+a lazily loaded part early, or forgets to forget one, fails here instead of
+silently costing a board its heap.
+
+The server runs main.py (or boot.py then main.py) on the unix port with the
+test route /test/modules (tests/apps/modules_app.py), which lists
+sys.modules. lib/httpd is the core, always loaded: left out of the sets."""
+
+import json
+
+import pytest
+
+import client
+from serverproc import PICO_LIB
+
+# Each part of the firmware by its role -> the module that holds it.
+PART = {
+    "app": "app",  # the composition root: App, build, main
+    "start": "appstart",  # building and starting: run once, forgotten
+    "board": "board",
+    "board stand-in": "board_host",  # the unix port's board (never on a Pico W)
+    "settings": "settings",
+    "settings pc": "settings_pc",  # PICO_ overrides and a PC's error messages
+    "version": "otaboot",  # which version runs (the recovery path)
+    "version select": "otaboot_select",  # choosing it at boot: forgotten after
+    "dashboard": "dashboard",
+    "page": "dashpage",  # GET /: loaded at the first view
+    "monitor": "monitor",
+    "log ring": "logring",
+    "crash record": "crash",
+    "history": "history",
+    "monitor routes": "monitor_routes",  # /logs, /metrics, /api/crash: loaded at the first
+    "metrics": "metrics",  # loaded at the first scrape
+    "access": "guard",  # the token's door: only with API_TOKEN
+    "token": "auth",  # the token's checks
+    "login": "login",
+    "update": "ota",  # the update endpoint: only with API_TOKEN
+    "update files": "ota_files",  # an upload's checks: loaded for an upload
+    "trial": "trial",  # a new version's first boot only
+}
+USER = "modules_app"
+SERVING = {"app", "board", "board stand-in", "settings", "version", "dashboard", "monitor",
+           "log ring", "crash record", "history"}
+WITH_TOKEN = SERVING | {"access", "token", "login", "update"}
+
+
+def names(parts):
+    return {PART[p] for p in parts}
+
+
+def firmware_modules(srv):
+    """The firmware's modules imported now (not lib/httpd, not asyncio, not
+    the user's): what the server's /test/modules lists."""
+    r = client.request(srv.port, "GET", "/test/modules")
+    assert r.status == 200, r
+    ours = set(PART.values())
+    return {m for m in json.loads(r.body)["modules"] if m.split(".")[0] in {o.split(".")[0] for o in ours}}
+
+
+def start(start_server, script="main.py", **settings):
+    settings["APP_MODULES"] = USER
+    return start_server(settings, script=script, path=(PICO_LIB, ".", "tests/apps"))
+
+
+def test_a_serving_board_holds_only_what_every_request_may_need(start_server):
+    srv = start(start_server)
+    assert firmware_modules(srv) == names(SERVING)
+
+
+def test_the_page_is_loaded_at_its_first_view_and_the_monitor_routes_at_theirs(start_server):
+    srv = start(start_server)
+    assert client.request(srv.port, "GET", "/").status == 200
+    assert firmware_modules(srv) == names(SERVING | {"page"})
+    assert client.request(srv.port, "GET", "/metrics").status == 200
+    assert firmware_modules(srv) == names(SERVING | {"page", "monitor routes", "metrics"})
+
+
+def test_the_log_page_loads_the_monitor_routes_but_not_metrics(start_server):
+    srv = start(start_server)
+    assert client.request(srv.port, "GET", "/api/logs").status == 200
+    assert firmware_modules(srv) == names(SERVING | {"monitor routes"})
+
+
+@pytest.mark.parametrize("script", ["main.py", "tests/apps/boot_main.py"])
+def test_with_a_token_the_update_endpoint_and_the_door_are_loaded_and_boot_leaves_nothing(start_server, script):
+    """boot.py's choice of the version (and a trial's imports) and building
+    the application run once: their code is gone once the board serves."""
+    srv = start(start_server, script=script, API_TOKEN="secret-token")
+    assert firmware_modules(srv) == names(WITH_TOKEN)
