@@ -20,32 +20,35 @@ from serverproc import PICO_LIB
 # Each part of the firmware by its role -> the module that holds it.
 PART = {
     "app": "app",  # the composition root: App, build, main
-    "start": "appstart",  # building and starting: run once, forgotten
+    "start": "app.start",  # building and starting: run once, forgotten
+    "trial": "app.trial",  # a new version's first boot only
     "board": "board",
-    "board stand-in": "board_host",  # the unix port's board (never on a Pico W)
+    "board stand-in": "board.pc",  # the unix port's board (never on a Pico W)
+    "watchdog": "board.watchdog",
     "settings": "settings",
-    "settings pc": "settings_pc",  # PICO_ overrides and a PC's error messages
+    "settings pc": "settings.pc",  # PICO_ overrides and a PC's error messages
     "version": "otaboot",  # which version runs (the recovery path)
-    "version select": "otaboot_select",  # choosing it at boot: forgotten after
+    "version choice": "otaboot.choose",  # choosing it at boot: forgotten after
     "dashboard": "dashboard",
-    "page": "dashpage",  # GET /: loaded at the first view
+    "page": "dashboard.page",  # GET /: loaded at the first view
     "monitor": "monitor",
-    "log ring": "logring",
-    "crash record": "crash",
-    "history": "history",
-    "monitor routes": "monitor_routes",  # /logs, /metrics, /api/crash: loaded at the first
-    "metrics": "metrics",  # loaded at the first scrape
-    "access": "guard",  # the token's door: only with API_TOKEN
-    "token": "auth",  # the token's checks
-    "login": "login",
+    "log ring": "monitor.ring",
+    "crash record": "monitor.crash",
+    "history": "monitor.history",
+    "monitor routes": "monitor.routes",  # /logs, /metrics, /api/crash: loaded at the first
+    "metrics": "monitor.metrics",  # loaded at the first scrape
+    "access": "access",  # the token's door: only with API_TOKEN
+    "token": "access.token",  # the token's checks
+    "login": "access.login",
     "update": "ota",  # the update endpoint: only with API_TOKEN
-    "update files": "ota_files",  # an upload's checks: loaded for an upload
-    "trial": "trial",  # a new version's first boot only
+    "update stage": "ota.stage",  # the staging area's files
+    "update files": "ota.files",  # an upload's checks: loaded for an upload
+    "wifi": "wifi",
 }
 USER = "modules_app"
 SERVING = {"app", "board", "board stand-in", "settings", "version", "dashboard", "monitor",
            "log ring", "crash record", "history"}
-WITH_TOKEN = SERVING | {"access", "token", "login", "update"}
+WITH_TOKEN = SERVING | {"access", "token", "login", "update", "update stage"}
 
 
 def names(parts):

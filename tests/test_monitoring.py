@@ -411,7 +411,7 @@ def test_the_ring_captures_lines_logged_through_micropython_lib_logging(tmp_path
     script = tmp_path / "check.py"
     script.write_text(
         "from httpd import log\n"
-        "from logring import LogRing\n"
+        "from monitor.ring import LogRing\n"
         "import logging\n"
         "log.configure('INFO')\n"
         "ring = LogRing(512, ('s3cret',))\n"

@@ -65,7 +65,7 @@ _tap = None  # a function given every line logged, besides the console
 
 def tap(fn):
     """Give every line logged from now on (a str) to fn(line) as well, with
-    either logger: the application keeps recent lines this way (lib/logring.py)."""
+    either logger: the application keeps recent lines this way (lib/monitor/ring.py)."""
     global _tap
     if _logging and _tap is None:  # one handler, however often tap() is called
         class _Tap(_logging.Handler):

@@ -25,9 +25,9 @@ NO_CHIP = "ERROR:wifi:the wireless chip (CYW43439) does not answer: no Wi-Fi, no
 CHIP_TRY = "[CYW43] Failed to start CYW43"  # the driver's line, one per try of the chip
 # Bytes free with the application built and listening (of 205,184). Was
 # 175_000; watching a board (the log ring of LOG_RING_BYTES, the history's
-# arrays, lib/monitor.py and its modules) cost 6,944 bytes here (174,704 free
+# arrays, lib/monitor/__init__.py and its modules) cost 6,944 bytes here (174,704 free
 # at 7a6b197, 167,760 at 42b1835, docs/monitoring.md); the update's boot side
-# (lib/otaboot.py and its state), the security checks (Host, origin, token
+# (lib/otaboot/__init__.py and its state), the security checks (Host, origin, token
 # throttle) and the request head's own object 11,552 more: 156,208 free at
 # 37a40ab. Loading what only a request, the page or the boot needs when it
 # is needed, and no micropython-lib logging, gave 16,448 back: 172,656 free

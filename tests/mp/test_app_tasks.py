@@ -11,7 +11,7 @@ import asyncio
 import random
 import socket
 
-import dns
+from wifi import dns
 import network
 from checks import FailingFirst
 from httpd.server import wait_readable
