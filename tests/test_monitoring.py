@@ -281,6 +281,22 @@ def test_prometheus_scrapes_two_boards_one_with_a_token(start_server, crash_file
 # -- the last crash ------------------------------------------------------------------------
 
 
+def test_a_handlers_traceback_reaches_the_log_and_a_crash_records_last_lines(start_server, crash_file):
+    """The server logs a failed handler with its traceback: /logs shows it
+    (on a board the console is not watched), and so does a crash record
+    written after it (its last log lines)."""
+    srv = start_server({"CRASH_FILE": crash_file}, script=ROOT / "tests/apps/fault_app.py")
+    assert client.get(srv.port, "/test/raise").status == 500
+    text = client.get(srv.port, "/api/logs").body.decode()
+    assert "ERROR:httpd:handler failed: GET /test/raise" in text, text
+    assert "Traceback (most recent call last):" in text, text
+    assert "ValueError: deliberate failure for the test" in text, text
+    assert client.get(srv.port, "/test/crash-record").status == 200
+    record = crash_file.read_text()
+    assert "ValueError: deliberate failure for the test" in record.partition("last log lines:")[2], record
+
+
+
 def test_a_crash_is_kept_shown_after_the_next_boot_and_cleared(start_server, crash_file, tmp_path):
     crasher = ServerProcess(script=ROOT / "tests/apps/crash_app.py",
                             settings={"CRASH_FILE": crash_file, "ACCESS_LOG": "true", "API_TOKEN": TOKEN},

@@ -56,7 +56,18 @@ class _Logger:
     def exception(self, msg, *args, exc_info=True):
         self._write(40, msg, args)
         if isinstance(exc_info, BaseException) and 40 >= _Logger.level:
-            sys.print_exception(exc_info, sys.stderr)  # pyright: ignore[reportArgumentType]
+            # Formatted once, for the console and the tap alike: the log ring
+            # (/logs, a crash record's last lines) gets the traceback too.
+            import io
+
+            buf = io.StringIO()
+            sys.print_exception(exc_info, buf)  # pyright: ignore[reportArgumentType]
+            text = buf.getvalue()
+            sys.stderr.write(text)
+            if _tap is not None:  # line by line: the ring cuts long lines
+                for line in text.split("\n"):
+                    if line:
+                        _tap(line)
 
 
 _fallback = {}
