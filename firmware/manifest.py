@@ -16,9 +16,10 @@
 
 include("$(BOARD_DIR)/manifest.py")  # asyncio, network helpers, aioble ...
 
-# Not micropython-lib's logging: httpd/log.py prints the same lines without it,
-# and frozen it would hold 2,208 B of heap once imported (docs/benchmark.md).
-# A user who wants it for their own code installs it: it lands in /lib.
+# micropython-lib's logging (from the MicroPython tree's lib/micropython-lib):
+# a user's module can `import logging`, and its lines reach /logs with the
+# server's (httpd/log.py logs through it when it is there).
+require("logging")
 import os  # (paths here are relative to this file)
 
 for name in sorted(os.listdir("../lib")):  # every package of lib/ (httpd, app, board, ...)

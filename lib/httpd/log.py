@@ -1,7 +1,10 @@
-# Logging through micropython-lib's `logging` where it is installed (on a board:
-# `mpremote mip install logging`), otherwise through a small fallback that
-# takes the calls this project makes (info, warning, error, exception,
-# isEnabledFor) and prints the same "LEVEL:name:message" lines.
+# Logging through micropython-lib's `logging` where it is there (frozen into
+# the firmware image; on stock firmware `mpremote mip install logging`), so a
+# user's own `import logging` and the server log to the same place; otherwise
+# (the unix port) through a small fallback that takes the calls this project
+# makes (info, warning, error, exception, isEnabledFor) and prints the same
+# "LEVEL:name:message" lines. Either way every line, a traceback's too, is
+# also given to the tap (the log ring behind /logs and the crash record).
 # MIT license
 
 import sys
@@ -56,18 +59,22 @@ class _Logger:
     def exception(self, msg, *args, exc_info=True):
         self._write(40, msg, args)
         if isinstance(exc_info, BaseException) and 40 >= _Logger.level:
-            # Formatted once, for the console and the tap alike: the log ring
-            # (/logs, a crash record's last lines) gets the traceback too.
-            import io
+            _traceback(exc_info)
 
-            buf = io.StringIO()
-            sys.print_exception(exc_info, buf)  # pyright: ignore[reportArgumentType]
-            text = buf.getvalue()
-            sys.stderr.write(text)
-            if _tap is not None:  # line by line: the ring cuts long lines
-                for line in text.split("\n"):
-                    if line:
-                        _tap(line)
+
+def _traceback(exc):
+    """exc's traceback on the console and, line by line (the ring cuts long
+    lines), to the tap: /logs and a crash record's last lines show it."""
+    import io
+
+    buf = io.StringIO()
+    sys.print_exception(exc, buf)  # pyright: ignore[reportArgumentType]
+    text = buf.getvalue()  # pyright: ignore[reportAttributeAccessIssue]
+    sys.stderr.write(text)
+    if _tap is not None:
+        for line in text.split("\n"):
+            if line:
+                _tap(line)
 
 
 _fallback = {}
@@ -89,9 +96,15 @@ def tap(fn):
 
 
 def exception(logger, exc, msg, *args):
-    """Log msg at ERROR with exc's traceback, through either logger. (The
-    type stubs say exc_info is a bool; micropython-lib takes the exception.)"""
-    logger.exception(msg, *args, exc_info=exc)  # pyright: ignore[reportArgumentType]
+    """Log msg at ERROR with exc's traceback, through either logger.
+    (micropython-lib's exception() prints the traceback to its stream only,
+    never to its handlers: the ring would not see it.)"""
+    if _logging:
+        logger.error(msg, *args)
+        if logger.isEnabledFor(40):
+            _traceback(exc)
+    else:
+        logger.exception(msg, *args, exc_info=exc)  # pyright: ignore[reportArgumentType]
 
 
 def configure(level_name):
