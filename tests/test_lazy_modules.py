@@ -94,3 +94,24 @@ def test_with_a_token_the_update_endpoint_and_the_door_are_loaded_and_boot_leave
     the application run once: their code is gone once the board serves."""
     srv = start(start_server, script=script, API_TOKEN="secret-token")
     assert firmware_modules(srv) == names(WITH_TOKEN)
+
+
+def test_a_user_module_named_like_a_firmware_package_is_refused_with_words(start_server):
+    """On the image a frozen package wins over a file in /lib: a user's module
+    named like one of ours would silently be ours. Named in APP_MODULES it
+    is not installed, and the log says why; the rest starts."""
+    srv = start_server({"APP_MODULES": "monitor,modules_app"}, path=(PICO_LIB, ".", "tests/apps"))
+    srv.wait_for_log("ERROR:app:APP_MODULES: monitor is not installed: the firmware has a package of that name")
+    assert client.request(srv.port, "GET", "/test/modules").status == 200  # the next one was installed
+
+
+def test_the_firmwares_package_names_are_lib_s_entries():
+    """app/start.py's FIRMWARE, the names APP_MODULES may not take, is what
+    lib/ holds."""
+    import ast
+    import pathlib
+
+    lib = pathlib.Path(__file__).resolve().parent.parent / "lib"
+    tree = ast.parse((lib / "app" / "start.py").read_text())
+    names = [n.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "FIRMWARE"][0]
+    assert sorted(ast.literal_eval(names)) == sorted(p.name for p in lib.iterdir() if p.name != "__pycache__")

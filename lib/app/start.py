@@ -14,6 +14,7 @@ import gc
 import board as board_layer
 import httpd
 import otaboot
+from httpd import log
 
 # The firmware's own top-level names (lib/'s packages): a user's module of
 # one of these names would be shadowed by ours on the image (a frozen module
@@ -58,19 +59,17 @@ def build(App, config, board=None, wifi=None, mode=None):
     if token:  # over-the-air updates (lib/ota/), off without a token
         ota.install(app)  # pyright: ignore[reportPossiblyUnbound]
     if otaboot.event:  # a rollback or safe mode: in the log, and as the crash record the dashboard shows
-        from httpd import log
-
         log.get_logger("ota").error("%s", otaboot.event)
         if app.monitor is not None and app.crash is None:
             app.monitor.crashed(otaboot.event)
     for name in () if safe else getattr(config, "APP_MODULES", ()):  # the user's own routes: each module's install(app)
         if name.split(".")[0] in FIRMWARE:
-            from httpd import log
-
             log.get_logger("app").error("APP_MODULES: %s is not installed: the firmware has a package of that name; "
                                         "rename your module", name)
             continue
-        httpd.load(name).install(app)
+        module = httpd.load(name)
+        log.bridge()  # if it imported logging: its lines, from install() on, reach /logs too
+        module.install(app)
     return app
 
 
@@ -78,7 +77,6 @@ def start(App, tasks):
     """app.main()'s start: the application built for the mode boot.py chose,
     with its tasks. Returns (app, the function that writes a crash record or None)."""
     import settings
-    from httpd import log
 
     config = settings.load()
     log.configure(config.LOG_LEVEL)

@@ -76,17 +76,27 @@ def test_the_image_is_micropython_for_the_pico_w_with_the_application_frozen_in(
                              "repr(sys.implementation._machine), os.listdir('/'))", wait=True)
     assert "micropython rp2 'Raspberry Pi Pico W with RP2040' []" in out, out
     # A user's module logs through the frozen micropython-lib logging, and
-    # its lines reach the log ring (/logs) beside the server's. (Before the
-    # check below, which imports the modules afresh.)
+    # its lines reach the log ring (/logs) once app/start.py has bridged it;
+    # the server itself never imported it. (Before the check below, which
+    # imports the modules afresh.)
     out = release.run_nowait(
+        "import gc\n"
+        "print('LOADED', 'logging' in sys.modules)\n"
         "from httpd import log\n"
         "from monitor.ring import LogRing\n"
         "ring = LogRing(512)\n"
-        "log.configure('INFO')\n"
         "log.tap(ring.write)\n"
+        "gc.collect()\n"
+        "before = gc.mem_alloc()\n"
         "import logging\n"
-        "logging.getLogger('mine').warning('hello %d', 7)\n"
+        "log.bridge()\n"
+        "mine = logging.getLogger('mine')\n"
+        "gc.collect()\n"
+        "print('LOGGING_HEAP', gc.mem_alloc() - before)\n"
+        "mine.warning('hello %d', 7)\n"
         "print('RING', ring.text())", wait=True)
+    assert "LOADED False" in out, out
+    print("\nmicropython-lib logging imported and bridged: %s bytes of heap" % re.search(r"LOGGING_HEAP (\d+)", out).group(1))
     assert "WARNING:mine:hello 7" in out.partition("RING")[2], out
     out = release.run_nowait(
         "import %s\n"
