@@ -31,8 +31,9 @@ CHIP_TRY = "[CYW43] Failed to start CYW43"  # the driver's line, one per try of 
 # throttle) and the request head's own object 11,552 more: 156,208 free at
 # 37a40ab. Loading what only a request, the page or the boot needs when it
 # is needed, and no micropython-lib logging, gave 16,448 back: 172,656 free
-# at 1c41696 (docs/benchmark.md). The target keeps 4 KB of that as margin
-# against creeping growth.
+# at 1c41696 (docs/benchmark.md). 171,616 at 56b40ce, 171,152 with lib/ in
+# packages (issue 25; logging frozen but imported only by a user's module).
+# The target keeps about 3 KB of that as margin against creeping growth.
 HEAP_TARGET = 168_000
 WATCHDOG_MAX_S = 8.4  # the RP2040's longest watchdog timeout (8388 ms)
 
