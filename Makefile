@@ -47,7 +47,7 @@ YES ?=
 MICROPY_SRC ?= $(firstword $(wildcard $(abspath ../shared/micropython)))
 export MICROPY_SRC
 DRIVE ?=
-FW_VERSION := $(shell sed -n 's/^VERSION = "\(.*\)"/\1/p' lib/app.py)
+FW_VERSION := $(shell sed -n 's/^VERSION = "\(.*\)"/\1/p' lib/app/__init__.py)
 FIRMWARE := build/firmware/picow-server-$(FW_VERSION).uf2
 FW_SOURCES := $(shell find lib www firmware -type f -not -path '*/__pycache__/*') \
 	boot.py main.py config.py tools/firmware.py

@@ -4,7 +4,7 @@
 # and printed, never raised.
 import sys
 
-try:  # first: which version runs (lib/otaboot.py), before its modules are imported
+try:  # first: which version runs (lib/otaboot/), before its modules are imported
     import otaboot
 
     otaboot.select()

@@ -9,22 +9,23 @@
 # override frozen modules. boot.py and main.py are frozen too, and MicroPython
 # runs a frozen boot.py/main.py in preference to a file of that name. A version
 # sent over Wi-Fi (make ota) lives in /versions/vN: the frozen boot.py puts it
-# before .frozen on sys.path (lib/otaboot.py, docs/ota.md).
+# before .frozen on sys.path (lib/otaboot/__init__.py, docs/ota.md).
 #
 # Included by tests/board/manifest.py with custom_main=True: the test images
 # freeze their own main.py (a SLIP link to the host, then the application).
 
 include("$(BOARD_DIR)/manifest.py")  # asyncio, network helpers, aioble ...
 
-# Not micropython-lib's logging: httpd/log.py prints the same lines without it,
-# and frozen it would hold 2,208 B of heap once imported (docs/benchmark.md).
-# A user who wants it for their own code installs it: it lands in /lib.
-package("httpd", base_path="../lib")
+# micropython-lib's logging (from the MicroPython tree's lib/micropython-lib),
+# for a user's modules: `import logging` works on the image, and httpd/log.py's
+# bridge() gives its lines to /logs. The server itself does not import it
+# (about 2.7 KB of heap once imported and configured).
+require("logging")
 import os  # (paths here are relative to this file)
 
-for name in sorted(os.listdir("../lib")):  # every application module of lib/
-    if name.endswith(".py"):
-        module(name, base_path="../lib")
+for name in sorted(os.listdir("../lib")):  # every package of lib/ (httpd, app, board, ...)
+    if os.path.isdir("../lib/" + name) and name != "__pycache__":
+        package(name, base_path="../lib")
 module("config.py", base_path="..")
 module("boot.py", base_path="..")
 if not options.custom_main:

@@ -32,7 +32,7 @@ PAGE_WEIGHT_BUDGET = 8192
 SECRETS = {
     "config.py": b"MAX_BODY",
     "main.py": b"import app",
-    "lib/app.py": b"class App",
+    "lib/app/__init__.py": b"class App",
 }
 
 
@@ -318,7 +318,7 @@ TRAVERSALS = [
     "/static/./app.css",
     "/static/C:\\config.py",
     "/static/config.py",  # a symlink inside the web root to ../config.py
-    "/static/lib/app.py",  # a symlinked folder leading out
+    "/static/lib/app/__init__.py",  # a symlinked folder leading out
     "/static/up/config.py",
     "/static/up/main.py",
     "/static/.hidden",
@@ -331,8 +331,8 @@ TRAVERSALS = [
     "/secrets.py",
     "/main.py",
     "/boot.py",
-    "/lib/app.py",
-    "/lib/dashboard.py",
+    "/lib/app/__init__.py",
+    "/lib/dashboard/__init__.py",
     "/www/static/app.css",
     "/%2e%2e/config.py",
 ]
@@ -992,7 +992,7 @@ def test_heap_with_two_streams_open_stays_small(start_server, web_root, streams)
           % (before["used"], during["used"], added, during["free"]))
     assert added < 16 * 1024  # measured: 7.5 to 8.5 KB (docs/benchmark.md, "The unix port, under abuse")
     # Was 64 KB; the monitoring of issue 16 (log ring, crash record, history,
-    # metrics: lib/monitor.py and its modules) costs ~22 KB more here, most
+    # metrics: lib/monitor/__init__.py and its modules) costs ~22 KB more here, most
     # of it their code compiled from .py on the 64-bit port, which a board
     # keeps in flash (frozen). Measured with them: 24.9 KB free.
     assert during["free"] > 20 * 1024

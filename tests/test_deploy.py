@@ -124,12 +124,12 @@ def test_second_deploy_copies_nothing_and_leaves_the_files_untouched(deployed, w
 
 def test_deploy_copies_only_what_differs_and_removes_a_shadowing_source(deployed, wifi_file):
     board, _ = deployed
-    (board.flash / "lib" / "app.mpy").write_bytes(b"stale")
-    (board.flash / "lib" / "settings.py").write_text("raise ImportError('old source copy')\n")
+    (board.flash / "lib" / "app" / "__init__.mpy").write_bytes(b"stale")
+    (board.flash / "lib" / "settings" / "__init__.py").write_text("raise ImportError('old source copy')\n")
     run = deploy(board, wifi_file)
     assert run.returncode == 0, run.output
-    assert "copied 1 file, " in run.output and "  copied lib/app.mpy" in run.output
-    assert "removed lib/settings.py" in run.output
+    assert "copied 1 file, " in run.output and "  copied lib/app/__init__.mpy" in run.output
+    assert "removed lib/settings/__init__.py" in run.output
     assert board.files() == expected_files(wifi_file)
 
 
@@ -245,7 +245,7 @@ def test_credentials_the_board_would_refuse_are_not_deployed(tmp_path, credentia
 
 
 def test_deploy_checks_credentials_by_the_same_rule_as_the_board():
-    """tools/deploy.py (CPython) re-implements lib/wifi.py's validate() (MicroPython):
+    """tools/deploy.py (CPython) re-implements lib/wifi/__init__.py's validate() (MicroPython):
     both give the same answer, word for word, for each of these pairs."""
     import sys
 

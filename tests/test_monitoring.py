@@ -22,7 +22,7 @@ import urllib.request
 import pytest
 
 import client
-from serverproc import ROOT, ServerProcess, board_word_size, free_port
+from serverproc import PICO_LIB, ROOT, ServerProcess, board_word_size, free_port
 
 TOKEN = "m0nitor-T0ken"
 BEARER = {"Authorization": "Bearer " + TOKEN}
@@ -281,6 +281,22 @@ def test_prometheus_scrapes_two_boards_one_with_a_token(start_server, crash_file
 # -- the last crash ------------------------------------------------------------------------
 
 
+def test_a_handlers_traceback_reaches_the_log_and_a_crash_records_last_lines(start_server, crash_file):
+    """The server logs a failed handler with its traceback: /logs shows it
+    (on a board the console is not watched), and so does a crash record
+    written after it (its last log lines)."""
+    srv = start_server({"CRASH_FILE": crash_file}, script=ROOT / "tests/apps/fault_app.py")
+    assert client.get(srv.port, "/test/raise").status == 500
+    text = client.get(srv.port, "/api/logs").body.decode()
+    assert "ERROR:httpd:handler failed: GET /test/raise" in text, text
+    assert "Traceback (most recent call last):" in text, text
+    assert "ValueError: deliberate failure for the test" in text, text
+    assert client.get(srv.port, "/test/crash-record").status == 200
+    record = crash_file.read_text()
+    assert "ValueError: deliberate failure for the test" in record.partition("last log lines:")[2], record
+
+
+
 def test_a_crash_is_kept_shown_after_the_next_boot_and_cleared(start_server, crash_file, tmp_path):
     crasher = ServerProcess(script=ROOT / "tests/apps/crash_app.py",
                             settings={"CRASH_FILE": crash_file, "ACCESS_LOG": "true", "API_TOKEN": TOKEN},
@@ -404,29 +420,26 @@ def micropython_lib_logging(dest):
     return dest
 
 
-def test_the_ring_captures_lines_logged_through_micropython_lib_logging(tmp_path):
+def test_a_users_logging_lines_reach_the_log_and_the_server_never_imports_logging(start_server, tmp_path):
+    """micropython-lib's logging is frozen into the image for the user's own
+    modules: a module that imports it gets its lines into /logs (secrets
+    blanked) and on the console; the server itself never imports it (about
+    2.7 KB of heap), not even where it is installed."""
     mods = tmp_path / "mods"
     mods.mkdir()
     micropython_lib_logging(mods / "logging.py")
-    script = tmp_path / "check.py"
-    script.write_text(
-        "from httpd import log\n"
-        "from logring import LogRing\n"
-        "import logging\n"
-        "log.configure('INFO')\n"
-        "ring = LogRing(512, ('s3cret',))\n"
-        "log.tap(ring.write)\n"
-        "log.get_logger('wifi').info('joined %s', 'home')\n"
-        "log.get_logger('httpd').warning('GET /s3cret 404')\n"
-        "log.get_logger('httpd').debug('not at INFO')\n"
-        "print('RING', repr(ring.text()))\n"
-        "print('HANDLERS', len(logging.getLogger().handlers))\n")
-    run = subprocess.run([os.environ.get("MICROPYTHON") or str(ROOT / ".venv/bin/micropython"),
-                          "-X", "heapsize=180K", str(script)],
-                         env=dict(os.environ, MICROPYPATH="%s:.frozen:%s" % (mods, ROOT / "lib")),
-                         capture_output=True, text=True, timeout=30)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "RING b'0 INFO:wifi:joined home\\n0 WARNING:httpd:GET /*** 404\\n'" in run.stdout, run.stdout
-    assert "HANDLERS 2" in run.stdout  # the console's handler and the ring's
-    # The console still gets every line, as before.
-    assert "INFO:wifi:joined home" in run.stderr and "WARNING:httpd:GET /s3cret 404" in run.stderr
+    path = (PICO_LIB, ".", str(ROOT / "tests/apps"), str(mods))
+    srv = start_server({"APP_MODULES": "modules_app"}, path=path)
+    modules = json.loads(client.get(srv.port, "/test/modules").body)["modules"]
+    assert "logging" not in modules, modules
+    srv = start_server({"APP_MODULES": "logging_app", "API_TOKEN": TOKEN}, path=path)
+    assert client.get(srv.port, "/api/mine", BEARER).status == 200
+    text = client.get(srv.port, "/api/logs", BEARER).body.decode()
+    assert "INFO:mine:installed, token ***" in text, text
+    assert "WARNING:mine:asked for /api/mine" in text, text
+    assert "not at INFO" not in text
+    assert "INFO:httpd:listening on" in text  # the server's own lines as before
+    srv.wait_for_log("WARNING:mine:asked for /api/mine")  # the console too
+    assert TOKEN not in text
+
+

@@ -1,4 +1,4 @@
-"""Over-the-air updates (lib/ota.py, lib/otaboot.py, tools/ota.py) on the
+"""Over-the-air updates (lib/ota/__init__.py, lib/otaboot/__init__.py, tools/ota.py) on the
 unix port: a temporary directory is the board's flash (boot.py, main.py,
 config.py and lib/ copied in, as `make deploy` leaves a board), the firmware
 runs there as at power-up (boot.py then main.py, tests/apps/firmware.py), and
@@ -263,7 +263,7 @@ def test_a_version_that_hangs_before_serving_is_rolled_back_at_the_next_boot(boa
     b.start(listen=False)
     time.sleep(2)
     assert not b.proc.listening()  # hung in its import: never serves
-    b.kill()  # the watchdog resets the board (on a Pico W: lib/otaboot_select.py's trial guard)
+    b.kill()  # the watchdog resets the board (on a Pico W: lib/otaboot/choose.py's trial guard)
     b.start()
     assert b.label() == "B"
     up = b.update_report()
@@ -372,13 +372,14 @@ def test_a_version_that_turns_updates_off_is_rolled_back_by_its_trial(board, tmp
 # -- the trial: every module the version ships is imported ------------------------------
 
 
-# (lib/auth.py is loaded at the start when API_TOKEN is set, as updates need:
+# (lib/access/token.py is loaded at the start when API_TOKEN is set, as updates need:
 # a version that breaks it fails as one that raises at import, tested above.)
-@pytest.mark.parametrize("module", ["dashpage", "monitor_routes", "metrics"])
+@pytest.mark.parametrize("module", ["dashboard.page", "monitor.routes", "monitor.metrics"])
 def test_a_version_whose_module_loaded_on_first_use_raises_is_rolled_back_by_its_trial(board, tmp_path, module):
     b = board().start()
-    text = (LIB / (module + ".py")).read_text() + "\nraise RuntimeError('%s is broken')\n" % module
-    send(b, version(tmp_path, "C", lib_extra={module + ".py": text}), "C")
+    path = module.replace(".", "/") + ".py"
+    text = (LIB / path).read_text() + "\nraise RuntimeError('%s is broken')\n" % module
+    send(b, version(tmp_path, "C", lib_extra={path: text}), "C")
     # Without the trial's imports it would start, serve and be confirmed;
     # with them the first boot ends before serving.
     restart_after_switch(b, listen=False)
@@ -572,7 +573,7 @@ def test_a_full_flash_is_refused_with_507_before_anything_is_written(board, tmp_
 
 
 @pytest.mark.parametrize("name", ["../boot.py", "lib/../../boot.py", "boot.py", "main.py", "wifi.json",
-                                  "www/wifi.json", "lib/otaboot.py", "lib/otaboot_select.mpy", "/config.py", "secrets.txt",
+                                  "www/wifi.json", "lib/otaboot/__init__.py", "lib/otaboot/choose.mpy", "/config.py", "secrets.txt",
                                   "lib//x.py", "lib/./x.py"])
 def test_a_name_outside_the_firmware_is_refused_403_in_the_manifest(updated, tmp_path, name):
     b, before = updated

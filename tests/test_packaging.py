@@ -144,7 +144,7 @@ def test_mpy_build_is_what_the_unix_port_imports():
     code = "import app, settings, httpd, httpd.server\nprint(app.__file__, httpd.server.__file__)"
     run = subprocess.run([micropython(), "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.split() == ["build/lib/app.mpy", "build/lib/httpd/server.mpy"]
+    assert run.stdout.split() == ["build/lib/app/__init__.mpy", "build/lib/httpd/server.mpy"]
 
 
 def test_build_gzips_each_web_asset_reproducibly(tmp_path):

@@ -97,7 +97,7 @@ def test_eight_idle_connections_do_not_lock_out_a_new_visitor(start_server):
     srv = start_server(FAST)
     idle = open_idle(srv.port, 8)
     try:
-        # (Not the page: its first view imports lib/dashpage.py from a file,
+        # (Not the page: its first view imports lib/dashboard/page.py from a file,
         # and with the silent ones holding every other descriptor of the
         # profile that is a 503 to retry, on the unix port only.)
         r, seconds = client.timed_get(srv.port, "/api/status")
@@ -270,7 +270,7 @@ def test_when_every_slot_is_busy_a_newcomer_gets_503_with_retry_after(start_serv
 
 
 def test_a_first_page_view_while_clients_hold_every_descriptor_gets_503_then_the_page(start_server):
-    """The first GET / loads lib/dashpage.py from a file (a board with .mpy
+    """The first GET / loads lib/dashboard/page.py from a file (a board with .mpy
     files too). With every descriptor of the Pico W profile held by a client
     (three requests under way, a newcomer waiting for a slot, and this one)
     that file cannot be opened: the answer is 503 with Retry-After, not a

@@ -168,7 +168,7 @@ def traffic(port, seconds):
 
 
 def test_soak_mixed_abusive_and_normal_traffic(start_server):
-    # On the board's word size: the first GET / compiles lib/dashpage.py from
+    # On the board's word size: the first GET / compiles lib/dashboard/page.py from
     # .py, and on the 64-bit port that found no block big enough in 180K now
     # and then ("out of memory in GET /", a 503 counted as an error).
     srv = start_server(SETTINGS, script="tests/apps/fault_app.py", interpreter=board_word_size())

@@ -24,7 +24,7 @@ differ. Deploy reports how many files were copied and how many were up to
 date. The commands never soft-reset the board (`resume`): mpremote's Ctrl-C
 stops the running server, and deploy resets the board once at the end (not a
 socket:// stand-in, where a reset would end the unix port).
-The Wi-Fi credentials file is checked by the rule the board applies (lib/wifi.py's
+The Wi-Fi credentials file is checked by the rule the board applies (lib/wifi/__init__.py's
 validate(), re-implemented here for CPython) and copied, never printed;
 without one, deploy says what the board will do: open its setup network.
 `make repl` needs a serial port: over socket:// it says so and stops.
@@ -46,7 +46,7 @@ import build  # noqa: E402  (tools/build.py)
 BUILD = ROOT / "build"
 TOP_FILES = ("boot.py", "main.py", "config.py")  # stay .py on the board
 WIFI_DEST = "wifi.json"
-# Over-the-air versions (lib/otaboot.py): their pointer file. A deploy removes
+# Over-the-air versions (lib/otaboot/__init__.py): their pointer file. A deploy removes
 # it, so the board runs what was just deployed (the versions go with the next update).
 OTA_STATE = "versions/state.json"
 MIN_FIRMWARE = "MicroPython 1.23"  # the oldest firmware this project supports
@@ -373,7 +373,7 @@ def our_paths():
 
 
 def validate_wifi(ssid, password):
-    """lib/wifi.py's validate(), the rule the board and its setup portal apply,
+    """lib/wifi/__init__.py's validate(), the rule the board and its setup portal apply,
     for CPython: None if the pair can be used, else the same sentence.
     tests/test_deploy.py checks that both give the same answers."""
     if not ssid:
@@ -470,7 +470,7 @@ def cmd_deploy(args):
     device = args.device
 
     # 2. Directories; .py sources that would shadow the .mpy files.
-    # versions/: where over-the-air updates go; its presence turns on boot counting (lib/otaboot.py).
+    # versions/: where over-the-air updates go; its presence turns on boot counting (lib/otaboot/__init__.py).
     gone = board_exec(device, PREPARE % (repr(board_dirs(files) + ["versions"]),
                                          repr(shadowing_sources(files) + [OTA_STATE])), "DEPLOY-PREPARED")
     for path in gone:

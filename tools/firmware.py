@@ -89,7 +89,7 @@ class Image:
 
 
 def app_version():
-    m = re.search(r'^VERSION = "([^"]+)"', (ROOT / "lib" / "app.py").read_text(), re.M)
+    m = re.search(r'^VERSION = "([^"]+)"', (ROOT / "lib" / "app" / "__init__.py").read_text(), re.M)
     return m.group(1)
 
 

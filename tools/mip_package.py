@@ -8,7 +8,7 @@ package.json lets other projects install the server library with
 `mpremote mip install github:OWNER/REPO`: mip fetches each "urls" source
 relative to package.json's own location and writes it to /lib/DEST, then
 installs "deps". Only the board-independent server library lib/httpd/ is
-published; this firmware's application (lib/app.py, lib/settings.py, ...) is not.
+published; this firmware's application (lib/app/__init__.py, lib/settings/__init__.py, ...) is not.
 """
 
 import json

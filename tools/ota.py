@@ -4,7 +4,7 @@ changed, switch, wait for the board to come back, report what it runs.
     ota.py --host HOST [--port 80] [--token T] [--settings] [--no-build] [--wait 180]
 
 What is sent: build/lib (the .mpy files) and build/www, as the board's
-lib/ota.py takes them (docs/ota.md). Not config.py: the board keeps its own
+lib/ota/__init__.py takes them (docs/ota.md). Not config.py: the board keeps its own
 settings (its API_TOKEN above all), and copies every file the update does not
 carry from the version it runs. --settings (make ota ALLOW_SETTINGS=1) sends
 this checkout's config.py on purpose; it is still refused when it would turn
@@ -30,7 +30,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
-# Never sent: the board's recovery path, lib/otaboot*.mpy (lib/ota.py refuses
+# Never sent: the board's recovery path, lib/otaboot*.mpy (lib/ota/__init__.py refuses
 # the same names by the same prefix).
 RECOVERY = "lib/otaboot"
 
@@ -66,7 +66,7 @@ def manifest(files):
 
 
 def app_version(root=ROOT):
-    m = re.search(r'^VERSION = "(.*)"', (root / "lib/app.py").read_text(), re.M)
+    m = re.search(r'^VERSION = "(.*)"', (root / "lib/app/__init__.py").read_text(), re.M)
     return m.group(1) if m else "0"
 
 

@@ -21,6 +21,36 @@ gc.collect()
 __version__ = "0.1.0"
 
 
+def load(name):
+    """Module `name` (e.g. "dashboard.page"), imported now if it is not yet:
+    the one way a handler's code is loaded at its first request, so a board
+    holds it only once someone asks. (Importing from a file needs a free
+    descriptor: with every one held by a client the import fails with
+    EMFILE, the server answers 503 with Retry-After, and the next request
+    imports it; a failed import leaves nothing in sys.modules.)"""
+    import sys
+
+    module = sys.modules.get(name)
+    if module is None:
+        gc.collect()  # from .py, compiling needs the largest free blocks
+        __import__(name)
+        module = sys.modules[name]
+    return module
+
+
+def forget(name):
+    """Forget module `name` (run-once code, or a half no longer needed) so
+    its code can be collected: sys.modules holds it, and so does its
+    package, as an attribute."""
+    import sys
+
+    sys.modules.pop(name, None)
+    package, _, attr = name.rpartition(".")
+    package = sys.modules.get(package)
+    if package is not None and hasattr(package, attr):
+        delattr(package, attr)
+
+
 def run(server, *tasks):
     """Serve (and run `tasks`, coroutines, beside the server) until Ctrl-C or
     an error; close every socket on the way out, so a second run (or a soft

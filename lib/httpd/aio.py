@@ -94,7 +94,7 @@ def close(stream):
 SO_LINGER = getattr(socket, "SO_LINGER", None)
 # Without it (stock MicroPython's lwIP) a non-blocking write also blocks, for
 # up to 10 s, while lwIP's 8,000 bytes for all queued output are full: there
-# an answer should put little in flight at once (lib/dashpage.py).
+# an answer should put little in flight at once (lib/dashboard/page.py).
 SMALL_WRITES = SO_LINGER is None
 _LINGER_OFF = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {on: 1, seconds: 0}
 

@@ -1,8 +1,14 @@
-# Logging through micropython-lib's `logging` where it is installed (on a board:
-# `mpremote mip install logging`), otherwise through a small fallback that
-# takes the calls this project makes (info, warning, error, exception,
-# isEnabledFor) and prints the same "LEVEL:name:message" lines.
+# The server's logging: a small logger that takes the calls this project makes
+# (info, warning, error, exception, isEnabledFor) and prints
+# "LEVEL:name:message" lines, each also given to the tap (the log ring behind
+# /logs and a crash record's last lines), a traceback's too.
 # MIT license
+#
+# micropython-lib's `logging` (frozen into the firmware image; on stock
+# firmware `make deps`) is a user's: it costs about 2.7 KB of heap once
+# imported (docs/benchmark.md), so the server does not import it. When a
+# user's module has, bridge() (app/start.py calls it after installing
+# APP_MODULES) gives its lines to the tap too, at the configured level.
 
 import sys
 
@@ -10,14 +16,9 @@ INFO = 20
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")  # 10, 20, ... 50
 _INFO_FORMATS = 16  # whole-line formats a fallback logger keeps
 
-try:
-    import logging as _logging
-except ImportError:
-    _logging = None
-
 
 class _Logger:
-    level = 30  # shared by every fallback logger, set by configure()
+    level = 30  # shared by every logger, set by configure()
 
     def __init__(self, name):
         self.name = name
@@ -56,7 +57,22 @@ class _Logger:
     def exception(self, msg, *args, exc_info=True):
         self._write(40, msg, args)
         if isinstance(exc_info, BaseException) and 40 >= _Logger.level:
-            sys.print_exception(exc_info, sys.stderr)  # pyright: ignore[reportArgumentType]
+            _traceback(exc_info)
+
+
+def _traceback(exc):
+    """exc's traceback on the console and, line by line (the ring cuts long
+    lines), to the tap: /logs and a crash record's last lines show it."""
+    import io
+
+    buf = io.StringIO()
+    sys.print_exception(exc, buf)  # pyright: ignore[reportArgumentType]
+    text = buf.getvalue()  # pyright: ignore[reportAttributeAccessIssue]
+    sys.stderr.write(text)
+    if _tap is not None:
+        for line in text.split("\n"):
+            if line:
+                _tap(line)
 
 
 _fallback = {}
@@ -64,38 +80,46 @@ _tap = None  # a function given every line logged, besides the console
 
 
 def tap(fn):
-    """Give every line logged from now on (a str) to fn(line) as well, with
-    either logger: the application keeps recent lines this way (lib/logring.py)."""
+    """Give every line logged from now on (a str) to fn(line) as well: the
+    application keeps recent lines this way (lib/monitor/ring.py)."""
     global _tap
-    if _logging and _tap is None:  # one handler, however often tap() is called
-        class _Tap(_logging.Handler):
-            def emit(self, record):
-                if _tap is not None:
-                    _tap("%s:%s:%s" % (record.levelname, record.name, record.message))
-
-        _logging.getLogger().addHandler(_Tap())  # after the console handler basicConfig made
     _tap = fn
 
 
+def bridge():
+    """If a user's module imported micropython-lib's logging: its lines (at
+    the configured level) go to the tap as well as to its console handler.
+    Once; nothing is imported here."""
+    global _bridged
+    logging = sys.modules.get("logging")
+    if logging is None or _bridged:
+        return
+    _bridged = True
+
+    class _Tap(logging.Handler):
+        def emit(self, record):
+            if _tap is not None:
+                _tap("%s:%s:%s" % (record.levelname, record.name, record.message))
+
+    root = logging.getLogger()  # (micropython-lib gives the root a console handler)
+    root.setLevel(_Logger.level)
+    root.addHandler(_Tap())
+
+
+_bridged = False
+
+
 def exception(logger, exc, msg, *args):
-    """Log msg at ERROR with exc's traceback, through either logger. (The
-    type stubs say exc_info is a bool; micropython-lib takes the exception.)"""
-    logger.exception(msg, *args, exc_info=exc)  # pyright: ignore[reportArgumentType]
+    """Log msg at ERROR with exc's traceback."""
+    logger.exception(msg, *args, exc_info=exc)
 
 
 def configure(level_name):
     """Set the level by name: DEBUG, INFO, WARNING, ERROR (others: INFO)."""
-    level = (_LEVELS.index(level_name) + 1) * 10 if level_name in _LEVELS else INFO
-    if _logging:
-        _logging.basicConfig(level=level)
-        _logging.getLogger().setLevel(level)
-    else:
-        _Logger.level = level
+    _Logger.level = (_LEVELS.index(level_name) + 1) * 10 if level_name in _LEVELS else INFO
 
 
 def get_logger(name):
-    if _logging:
-        return _logging.getLogger(name)
     logger = _fallback.get(name)
     if logger is None:
         logger = _fallback[name] = _Logger(name)

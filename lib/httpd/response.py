@@ -119,6 +119,7 @@ class Response:
             self.headers = []
         self.headers.append((name, value))
         self._head = None
+        self._wire = None  # the bytes kept from a send before are no longer this answer
 
     def head(self):
         """Status line and headers, CRLF-terminated, without the final blank line."""

@@ -80,9 +80,6 @@ class StaticFiles:
                 st = os.stat(path)
                 self._files[prefix + name] = _Entry(path, st[6], '"%x-%x"' % (st[6], st[8]))
 
-    def names(self):
-        return sorted(self._files)
-
     def read(self, name, gz=False):
         """File `name`'s whole contents (bytes), or None if there is no such
         file: for a small file a page carries inline. With gz, those of its

@@ -21,6 +21,13 @@ def raise_error(req):
     raise ValueError("deliberate failure for the test")
 
 
+@route("/test/crash-record")
+def crash_record(req):
+    """A crash record written now, as app.main writes one on the way down."""
+    application.monitor.crashed("recorded by the test")
+    return "recorded"
+
+
 @route("/test/memory")
 def out_of_memory(req):
     return bytearray(4 * 1024 * 1024)  # far beyond a 180K heap: a real MemoryError

@@ -1,6 +1,5 @@
 # The README's "Adding a route" example, as a user writes it: a file in lib/
 # (here tests/apps/, on the test server's path) named in APP_MODULES.
-import guard
 
 
 def install(app):
@@ -9,7 +8,7 @@ def install(app):
     @router.route("/api/hello/<name>", methods=("GET", "POST", "PUT", "DELETE"))
     def hello(request):
         if request.method != "GET":
-            guard.check_token(request, app.config.API_TOKEN)  # nothing to do while API_TOKEN is unset
+            app.check_token(request)  # nothing to do while API_TOKEN is unset
             data = request.json()  # 415 unless Content-Type: application/json, 400 if not JSON
             return {"hello": request.params["name"], "got": data}
         return {"hello": request.params["name"]}

@@ -33,7 +33,7 @@ import bootrom  # noqa: E402
 
 # What each image is built from: an image older than any of these is stale.
 _APP_SOURCES = ("lib", "config.py", "boot.py", "main.py", "www/static", "firmware")
-_TEST_SOURCES = _APP_SOURCES + ("tests/board/main.py", "tests/board/slipnet.py",
+_TEST_SOURCES = _APP_SOURCES + ("tests/board/main.py", "tests/board/slipnet.py", "tests/board/heaproute.py",
                                 "tests/board/manifest.py", "tests/mp")
 
 

@@ -131,7 +131,7 @@ def read_first_event(link, timeout=10.0):
 
 def warm_up(link):
     """One request of each kind the crowd makes (the first GET / imports
-    lib/dashpage.py, the first stream its feed): the heap before the crowd is
+    lib/dashboard/page.py, the first stream its feed): the heap before the crowd is
     then measured after the first uses, as the heap after it is."""
     for path in ("/", "/static/app.css", "/static/app.js", "/api/status", "/test/heap"):
         request(link, path)

@@ -11,7 +11,7 @@ import asyncio
 import random
 import socket
 
-import dns
+from wifi import dns
 import network
 from checks import FailingFirst
 from httpd.server import wait_readable
@@ -57,12 +57,16 @@ async def test_wifi_monitor_outlives_a_memory_error():
 
 
 async def test_status_publisher_outlives_a_memory_error():
-    from dashboard import Dashboard
-    from httpd.sse import EventHub, _Listener
+    """The status feed as Dashboard.install wires it (the task it adds to
+    app.tasks), with a status that fails once for want of memory."""
+    import app
+    import config
+    import dashboard
+    from board.pc import HostStandIn
+    from httpd.sse import _Listener
 
-    publisher = object.__new__(Dashboard)  # with only what publish_status uses
-    publisher.hub = EventHub()
-    publisher.interval = 20
+    application = app.App(config, HostStandIn())
+    d = dashboard.install(application)
     made = [0]
 
     def status_json():
@@ -71,11 +75,11 @@ async def test_status_publisher_outlives_a_memory_error():
             raise MemoryError("memory allocation failed, allocating 600 bytes")
         return '{"n": %d}' % made[0]
 
-    publisher.status_json = status_json
+    d.status_json = status_json
     listener = _Listener()
-    publisher.hub._listeners.append(listener)
-    task = asyncio.create_task(publisher.hub.feed(publisher.publish_status))
-    await asyncio.sleep_ms(150)
+    d.hub._listeners.append(listener)
+    task = asyncio.create_task(application.tasks[-1])  # the feed install() added
+    await asyncio.sleep_ms(d.interval * 4 + 50)
     assert not task.done()
     task.cancel()
     assert made[0] >= 3, made  # the first update failed, later ones were made

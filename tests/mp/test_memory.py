@@ -7,7 +7,7 @@
 # themselves.
 import gc
 
-import auth
+from access import token as auth
 from httpd.request import Request
 from httpd.response import Response
 

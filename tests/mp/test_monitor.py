@@ -9,7 +9,7 @@ import os
 
 import app  # first: compiling the server needs large free blocks of a fresh heap
 import asyncio
-from logring import LogRing
+from monitor.ring import LogRing
 
 _CRASH = "/tmp/picow-test-crash-%d.txt" % __import__("random").getrandbits(30)
 
@@ -83,7 +83,7 @@ class _Board:
 
 
 async def test_the_watchdog_says_once_why_it_stopped_feeding():
-    from watchdog import Watchdog
+    from board.watchdog import Watchdog
 
     reasons = []
     healthy = [True]
@@ -115,7 +115,7 @@ class _Config:
 
 def _app(cause):
     import app
-    import board_host
+    from board import pc as board_host
 
     class Board(board_host.HostStandIn):
         def reset_cause(self):
@@ -129,7 +129,7 @@ def _app(cause):
 
 
 def test_a_watchdog_reset_without_a_record_gets_one_at_boot():
-    import crash
+    from monitor import crash
 
     crash.clear(_CRASH)
     try:
@@ -146,7 +146,7 @@ def test_a_watchdog_reset_without_a_record_gets_one_at_boot():
 
 
 def test_a_crash_record_is_bounded():
-    import crash
+    from monitor import crash
 
     try:
         raise ValueError("x" * 5000)
@@ -162,8 +162,8 @@ def test_a_crash_record_is_bounded():
 
 def test_history_rings_are_fixed_and_count_requests_per_minute():
     import app
-    import board_host
-    from history import History
+    from board import pc as board_host
+    from monitor.history import History
 
     class Config:
         pass
@@ -178,10 +178,12 @@ def test_history_rings_are_fixed_and_count_requests_per_minute():
     gc.collect()
     assert gc.mem_alloc() - before < 64  # the rings were allocated once
     assert len(h.temp) == 5 and h.count == 12
-    from dashpage import series  # (the charts are drawn with the page)
+    from dashboard.page import history_charts, series  # (the charts are drawn with the page)
 
     assert series(h, 3) == [180] * 5  # 3 requests a second
     assert series(h, 2) == [None] * 5  # no Wi-Fi: no signal
-    charts = h.charts()
+    charts = history_charts(h)
     assert charts.count(b"<svg") == 3 and b"&mdash;" in charts, charts
-    assert h.charts() is charts  # rendered once per sample
+    assert history_charts(h) is charts  # rendered once per sample
+    h.sample()
+    assert history_charts(h) is not charts  # and again after the next

@@ -1,11 +1,11 @@
-# The trial's guard in lib/otaboot_select.py, which needs machine.Timer and
+# The trial's guard in lib/otaboot/choose.py, which needs machine.Timer and
 # machine.WDT (a Pico W has them, the unix port not): stand-ins record what
 # the guard does with them. The rest of otaboot is tested end to end by
 # tests/test_ota.py.
 import sys
 from time import ticks_add, ticks_ms
 
-import otaboot_select as otaboot  # (where the guard lives)
+from otaboot import choose as otaboot  # (where the guard lives)
 
 
 class _WDT:

@@ -172,6 +172,20 @@ def test_add_header_invalidates_cached_head():
     assert r.head() == after + b"X-Later: 3\r\n", r.head()
 
 
+def test_add_header_after_a_send_changes_what_is_sent_next():
+    """A Response sent twice keeps its bytes (kept()); a header added after
+    that must be in what goes out next, not the old bytes."""
+    r = Response(b"x")
+    r.head()  # the first send builds the head
+    old = r.kept()
+    assert old is not None and b"X-Late" not in old
+    r.add_header("X-Late", "yes")
+    assert r.kept() is None  # the next send builds its head again ...
+    r.head()
+    new = r.kept()  # ... and the one after sends the new bytes
+    assert new == r.head() + b"\r\nx" and b"X-Late: yes\r\n" in new, new
+
+
 def test_add_header_to_response_made_with_headers_list():
     r = Response(b"", 200, None, [("X-A", "1")])
     r.head()

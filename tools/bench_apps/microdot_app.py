@@ -1,7 +1,7 @@
 # Bench-only: Microdot 2.7.0 (from PyPI, compiled to .mpy by tools/bench.py
 # into build/bench/lib) serving what this firmware serves in the benchmark:
 # the 73-byte page at GET / and, at GET /api/status, a JSON object with the
-# same keys as lib/app.py's App.status(), its values computed per request.
+# same keys as lib/app/__init__.py's App.status(), its values computed per request.
 # Handlers are plain functions, as ours are (Microdot calls them directly on
 # MicroPython).
 import gc

@@ -7,8 +7,9 @@
 # each, the request rate a 4-byte 'i': a benchmark makes far more than
 # 32767 a minute). The charts are rendered when a page asks after a new
 # sample and kept until the next one, so page loads in between cost nothing.
-# Drawing them is lib/dashpage.py's (imported with the page): a board whose
-# page is not open holds only the samples.
+# Drawing them is dashboard/page.py's (imported with the page), which keeps
+# them in `svg` until the next sample: a board whose page is not open holds
+# only the samples.
 
 import asyncio
 import gc
@@ -16,7 +17,7 @@ from array import array
 
 from micropython import const
 
-_NONE = const(-32768)  # no sample: before the first, or no Wi-Fi (lib/dashpage.py draws a gap)
+_NONE = const(-32768)  # no sample: before the first, or no Wi-Fi (dashboard/page.py draws a gap)
 
 
 class History:
@@ -31,7 +32,7 @@ class History:
         self.rate = array("i", (_NONE for _ in range(n)))
         self.count = 0  # samples taken; the newest is at (count - 1) % samples
         self._requests = None  # the request counter at the last sample
-        self._svg = None  # the charts as rendered after the last sample
+        self.svg = None  # the charts as the page drew them after the last sample (None: not yet)
 
     def sample(self):
         app = self.app
@@ -51,7 +52,7 @@ class History:
             self.rate[i] = (requests - self._requests) * 60000 // self.interval_ms
         self._requests = requests
         self.count += 1
-        self._svg = None
+        self.svg = None
 
     async def run(self):
         while True:
@@ -60,12 +61,3 @@ class History:
             except MemoryError:  # a full heap skips a sample, never ends sampling
                 gc.collect()
             await asyncio.sleep_ms(self.interval_ms)
-
-    def charts(self):
-        """The four charts as one HTML fragment (bytes), rendered at most
-        once per sample (by lib/dashpage.py, which draws them on its page)."""
-        if self._svg is None:
-            from dashpage import charts
-
-            self._svg = charts(self)
-        return self._svg

@@ -10,10 +10,10 @@
 #
 # State changes (POST/PUT) are refused when cross-site (403, by the server
 # before routing: httpd/origin.py) and, when API_TOKEN is set, without the
-# token (401): see guard.py (imported only where a route needs it); errors
-# under /api/ are JSON (app.error_response).
+# token (401): app.check_token (lib/access/, loaded only with a token); errors
+# under /api/ are JSON (App.error_response).
 #
-# The page itself (GET /) is lib/dashpage.py, imported at the first view.
+# The page itself (GET /) is dashboard/page.py, loaded at the first view.
 
 import asyncio
 import json
@@ -21,8 +21,7 @@ from time import ticks_diff, ticks_ms
 
 from micropython import const
 
-from app import check_token, error_response, handle_in
-from httpd import HTTPError, Response
+from httpd import HTTPError, Response, load
 from httpd.sse import EventHub
 from httpd.static import StaticFiles
 
@@ -38,7 +37,6 @@ class Dashboard:
     def __init__(self, app):
         config = app.config
         self.app = app
-        self.token = config.API_TOKEN or None
         heartbeat = config.EVENT_HEARTBEAT_MS
         handler_timeout = app.server.handler_timeout_ms
         if heartbeat >= handler_timeout:
@@ -68,22 +66,22 @@ class Dashboard:
         add("/static/<path:name>", self.files.handler)
         add("/api/led", self.api_led, ("GET", "POST", "PUT"))
         add("/api/events", self.events)
-        app.server.error_handler = error_response
+        app.server.error_handler = app.error_response
         app.tasks.append(self.hub.feed(self.publish_status))
 
     # -- the page -----------------------------------------------------------------
 
     def page(self, request):
-        """GET / and the page's form (POST /led): lib/dashpage.py's, loaded at
-        the first of them."""
-        return handle_in("dashpage", self, request)
+        """GET / and the page's form (POST /led): dashboard/page.py's, loaded
+        at the first of them."""
+        return load("dashboard.page").handle(self, request)
 
     # -- JSON API -------------------------------------------------------------------
 
     def api_led(self, request):
         if request.method in ("GET", "HEAD"):
             return Response.json({"on": self.app.board.led}, 200, _NO_STORE)
-        check_token(request, self.token)
+        self.app.check_token(request)
         data = request.json()  # 415 unless sent as application/json
         if not isinstance(data, dict) or len(data) != 1:
             raise HTTPError(400, _BAD_LED)
@@ -127,5 +125,4 @@ class Dashboard:
 def install(app):
     dashboard = Dashboard(app)
     dashboard.install()
-    app.dashboard = dashboard
     return dashboard

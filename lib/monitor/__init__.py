@@ -5,26 +5,29 @@
 #   GET  /logs               the last log lines as a page, live with JavaScript
 #   GET  /api/logs           the same lines as text/plain
 #   GET  /api/logs/events    Server-Sent Events "log": new lines as they come
-#   GET  /metrics            Prometheus text format (lib/metrics.py)
+#   GET  /metrics            Prometheus text format (monitor/metrics.py)
 #   GET  /api/crash          the crash record (text/plain), 404 when none
 #   DELETE /api/crash        clear it (204); POST /crash: the page's form (303)
 #
 # All of it tells a stranger about the board, so with API_TOKEN set every
-# route needs the token (guard.check_token), and none sends CORS headers:
+# route needs the token (app.check_token), and none sends CORS headers:
 # another site's page cannot read them through a visitor's browser. Clearing
 # is a state change: guarded like the LED (same origin, then the token).
 #
-# This module keeps what runs without a request: the log ring, the live log's
-# publisher, the crash record's writing. The routes are lib/monitor_routes.py,
-# loaded at the first request to one of them.
+# This package's __init__ keeps what runs without a request: the log ring
+# (monitor/ring.py), the live log's publisher, the crash record's writing
+# (monitor/crash.py), the history's samples (monitor/history.py). The routes
+# are monitor/routes.py, loaded at the first request to one of them, and
+# metrics monitor/metrics.py, loaded at the first scrape.
 
 import asyncio
 
-import crash
-from app import handle_in
-from httpd import log
+from httpd import load, log
 from httpd.sse import EventHub
 from micropython import const
+
+from monitor import crash
+from monitor.ring import LogRing
 
 _BATCH_MS = const(200)  # new log lines are sent at most this often (a burst is one event)
 _CRASH_LOG_BYTES = const(1536)  # the newest log lines a crash record keeps
@@ -32,14 +35,11 @@ _CRASH_LOG_BYTES = const(1536)  # the newest log lines a crash record keeps
 
 class Monitor:
     def __init__(self, app):
-        from logring import LogRing
-
         config = app.config
         self.app = app
-        self.token = config.API_TOKEN or None
         self.crash_file = config.CRASH_FILE
         # Secrets the ring blanks out should a line ever contain them.
-        secrets = [self.token]
+        secrets = [app.token]
         if app.wifi is not None:
             secrets.append(getattr(app.wifi, "password", None))
         self.logged = asyncio.Event()  # set on every line: wakes the log publisher
@@ -51,7 +51,7 @@ class Monitor:
         self.history = None
         interval = config.HISTORY_INTERVAL_MS
         if interval > 0:
-            from history import History
+            from monitor.history import History
 
             self.history = History(app, config.HISTORY_SAMPLES, interval)
         # Imported at the first scrape: a board that is never scraped keeps
@@ -75,9 +75,9 @@ class Monitor:
             app.tasks.append(self.history.run())
 
     def route(self, request):
-        """The handler of every route above: lib/monitor_routes.py's for the
+        """The handler of every route above: monitor/routes.py's for the
         request's path, loaded at the first such request."""
-        return handle_in("monitor_routes", self, request)
+        return load("monitor.routes").handle(self, request)
 
     # -- the crash record ------------------------------------------------------
 

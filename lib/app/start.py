@@ -1,6 +1,7 @@
 # Building the application and getting it ready to serve: code that runs
-# once. lib/app.py imports this module for app.build() and app.main()'s
-# start, and forgets it after each, so a serving board does not hold its code.
+# once. app/__init__.py imports this module for app.build() and app.main()'s
+# start, passing its App class, and forgets it after each, so a serving board
+# does not hold its code.
 # MIT license
 #
 # Nothing made here may outlive the call while pointing into this module (a
@@ -10,18 +11,24 @@
 
 import gc
 
-import app as application
 import board as board_layer
+import httpd
 import otaboot
+from httpd import log
+
+# The firmware's own top-level names (lib/'s packages): a user's module of
+# one of these names would be shadowed by ours on the image (a frozen module
+# wins over /lib), or shadow ours; APP_MODULES may not name them.
+FIRMWARE = ("access", "app", "board", "dashboard", "httpd", "monitor", "ota", "otaboot", "settings", "wifi")
 
 
-def build(config, board=None, wifi=None, mode=None):
+def build(App, config, board=None, wifi=None, mode=None):
     """app.build(): the application with every part installed. mode: boot.py's,
     "portal" while the setup portal runs (which leaves out what only a joined
     board uses)."""
     # The setup portal has a page of its own at /, and nothing to chart, log
     # to a browser or scrape: its heap is left to it (from .py at 180K it
-    # needs all of it). Safe mode (lib/otaboot.py: boots kept failing) has
+    # needs all of it). Safe mode (lib/otaboot/: boots kept failing) has
     # only the status page and the update endpoint.
     safe = otaboot.mode == "safe"
     portal = mode == "portal" or safe
@@ -39,40 +46,41 @@ def build(config, board=None, wifi=None, mode=None):
         gc.collect()
         import ota
     gc.collect()
-    app = application.App(config, board, wifi)
+    app = App(config, board, wifi)
     app.mode = mode
     if not portal:
         monitor.install(app)  # pyright: ignore[reportPossiblyUnbound]  # first: its log ring keeps what follows
     if token:  # (the login page is for the token only)
-        import guard
-        import login
+        from access import login
 
-        guard.configure(config)
         login.install(app)
     if not portal:
         dashboard.install(app)  # pyright: ignore[reportPossiblyUnbound]
-    if token:  # over-the-air updates (lib/ota.py), off without a token
+    if token:  # over-the-air updates (lib/ota/), off without a token
         ota.install(app)  # pyright: ignore[reportPossiblyUnbound]
     if otaboot.event:  # a rollback or safe mode: in the log, and as the crash record the dashboard shows
-        from httpd import log
-
         log.get_logger("ota").error("%s", otaboot.event)
         if app.monitor is not None and app.crash is None:
             app.monitor.crashed(otaboot.event)
     for name in () if safe else getattr(config, "APP_MODULES", ()):  # the user's own routes: each module's install(app)
-        __import__(name).install(app)
+        if name.split(".")[0] in FIRMWARE:
+            log.get_logger("app").error("APP_MODULES: %s is not installed: the firmware has a package of that name; "
+                                        "rename your module", name)
+            continue
+        module = httpd.load(name)
+        log.bridge()  # if it imported logging: its lines, from install() on, reach /logs too
+        module.install(app)
     return app
 
 
-def start(tasks):
+def start(App, tasks):
     """app.main()'s start: the application built for the mode boot.py chose,
     with its tasks. Returns (app, the function that writes a crash record or None)."""
     import settings
-    from httpd import log
 
     config = settings.load()
     log.configure(config.LOG_LEVEL)
-    if otaboot.mode == "trial":  # every module the new version ships must import (lib/trial.py)
+    if otaboot.mode == "trial":  # every module the new version ships must import (app/trial.py)
         _trial("imports")
     station = mode = None
     if board_layer.has_wifi():
@@ -82,9 +90,8 @@ def start(tasks):
     if mode == "portal":
         # Compiled before the application: on a heap filled by it the portal's
         # code may find no block big enough (from .py, at 180K).
-        import dns  # noqa: F401
-        import portal
-    app = application.build(config, station.board if station else None, station, mode)  # (as patched by a test image)
+        from wifi import dns, portal  # noqa: F401
+    app = build(App, config, station.board if station else None, station, mode)
     crashed = app.monitor.crashed if app.monitor else None  # writes the crash record
     if mode == "portal":
         portal.install(app)  # pyright: ignore[reportPossiblyUnbound]
@@ -94,7 +101,7 @@ def start(tasks):
     # Without a wireless chip (mode None) the watchdog still guards the loop
     # and the accept task: a reset would not revive the chip.
     if config.WATCHDOG_MS and app.board.has_watchdog:
-        from watchdog import Watchdog
+        from board.watchdog import Watchdog
 
         checks = [("accept task", app.server_listening)]
         if mode == "station" and station is not None:
@@ -106,19 +113,19 @@ def start(tasks):
 
 
 def _trial(name, *args):
-    """lib/trial.py's function `name`, called; then that module is forgotten."""
-    import sys
+    """app/trial.py's function `name`, called; then that module is forgotten."""
+    from app import trial
 
     try:
-        return getattr(__import__("trial"), name)(*args)
+        return getattr(trial, name)(*args)
     finally:
-        sys.modules.pop("trial", None)
+        httpd.forget("app.trial")
 
 
 async def confirm_when_serving(app, delay_ms):
-    """Tell lib/otaboot.py the running version is good once the server has
+    """Tell lib/otaboot/ the running version is good once the server has
     listened for delay_ms and its /health answers 200, and, on a trial,
-    lib/trial.py found the way to the next update open (start() had it
+    app/trial.py found the way to the next update open (start() had it
     import every module of the version first): a version on trial that never gets here is rolled back at the
     next boot. (This coroutine
     holds this module's code until it is done: a few seconds after start.)"""
@@ -130,7 +137,7 @@ async def confirm_when_serving(app, delay_ms):
     handler, _ = app.router.match("GET", "/health")
     if not (app.server.listening and handler(None).status == 200):
         return
-    if otaboot.mode == "trial":  # before it is kept: the way to the next update (lib/trial.py)
+    if otaboot.mode == "trial":  # before it is kept: the way to the next update (app/trial.py)
         why = _trial("update_path", app)
         if why:
             _trial("fail", app, why)

@@ -1,9 +1,12 @@
-# The parts of settings.py a Pico W never runs: PICO_<NAME> overrides from the
+# The parts of settings a Pico W never runs: PICO_<NAME> overrides from the
 # environment (a board has none) and the one-line messages for the ordinary
-# mistakes of a run on a PC. Imported by settings.py only when needed.
+# mistakes of a run on a PC. Imported by settings/__init__.py only when needed.
 # MIT license
 
-import settings
+
+class SettingError(ValueError):
+    """A PICO_<NAME> value that does not fit its setting; the message is one
+    sentence for a person."""
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -26,7 +29,7 @@ def convert(name, text, current):
             return text
         except ValueError:
             kind = "a whole number" if isinstance(current, int) else "a number"
-    raise settings.SettingError("PICO_%s=%r is not %s (config.py sets %s = %r)" % (name, text, kind, name, current))
+    raise SettingError("PICO_%s=%r is not %s (config.py sets %s = %r)" % (name, text, kind, name, current))
 
 
 def exit_on(e):
@@ -49,7 +52,7 @@ def ordinary(e):
 
     import config
 
-    if isinstance(e, settings.SettingError):
+    if isinstance(e, SettingError):
         message = str(e)
     elif isinstance(e, OSError) and e.errno == errno.EADDRINUSE:
         message = ("port %d is in use: another server (perhaps another make run) listens there; "

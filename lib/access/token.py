@@ -1,13 +1,14 @@
-# The API token's checks, imported by guard.check_token at the first request
+# The API token's checks, imported by access.require at the first request
 # that gives a token or a login cookie: a board without API_TOKEN (the
 # default) never loads this code. The server core already refuses state
-# changes from other sites and unknown Host names; guard.py is the door.
+# changes from other sites and unknown Host names; access/__init__.py is the
+# door.
 # MIT license
 #
-#   auth.verify(request, given, token)   401 if wrong, 429 after repeated
-#                                         wrong guesses from one address
-#   auth.logged_in(request)               the login cookie of a session
-#   auth.session(create), auth.end_sessions(), auth.COOKIE   (lib/login.py)
+#   token.verify(request, given, config)  401 if wrong, 429 after repeated
+#                                          wrong guesses from one address
+#   token.logged_in(request)               the login cookie of a session
+#   token.session(create), token.end_sessions(), token.COOKIE   (access/login.py)
 #
 # The login cookie holds a random session value made at the first login
 # after a start, never the token: a restart or a logout ends every session.
@@ -83,7 +84,7 @@ class Throttle:
             self._keys[i] = None
 
 
-throttle = None  # made at the first token given, from guard.configure()'s settings
+throttle = None  # made at the first token given, from the settings verify() is given
 _session = None  # the login cookie's value, made at the first login
 
 
@@ -126,22 +127,19 @@ def _cookie(request):
 
 
 def logged_in(request):
-    """Whether the request carries the cookie of a login (see login.py)."""
+    """Whether the request carries the cookie of a login (see access/login.py)."""
     cookie = _cookie(request)
     return bool(cookie and _session and _same(cookie, _session))
 
 
-def verify(request, given, token):
-    """Compare a token a client gave with the right one, counting failures
-    per address: 401 if wrong, 429 while it has to wait."""
+def verify(request, given, config):
+    """Compare a token a client gave with config.API_TOKEN, counting failures
+    per address: 401 if wrong, 429 while it has to wait (config.AUTH_FAILURES
+    within AUTH_WINDOW_S)."""
     global throttle
     if throttle is None:
-        import guard
-
-        config = guard.settings
-        if config is None:
-            import config
         throttle = Throttle(config.AUTH_FAILURES, config.AUTH_WINDOW_S)
+    token = config.API_TOKEN
     key = _peer_key(request)
     wait = throttle.wait_s(key)
     if wait:

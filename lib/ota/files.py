@@ -1,5 +1,5 @@
-# Over-the-air updates: the parts of lib/ota.py that run once per update,
-# loaded for them and forgotten after (lib/ota.py's _files()): the check of a
+# Over-the-air updates: the parts of ota/__init__.py that run once per
+# update, loaded for them (httpd.load) and forgotten after (Updater._drop): the check of a
 # config.py an update carries, and the commit's completion of a version from
 # the running one.
 # MIT license
@@ -10,13 +10,13 @@ import os
 import otaboot
 from httpd import HTTPError
 from micropython import const
-from ota import STAGE, _open, _parse, check_name, copy_running, remove_tree
+from ota.stage import STAGE, check_name, copy_running, open_file, parse, remove_tree
 
 _READ = const(512)  # bytes per read of a file being hashed
 
 
 def token_hash(token):
-    """What the state file keeps of the token in effect: lib/trial.py checks
+    """What the state file keeps of the token in effect: app/trial.py checks
     that a version on trial still has it."""
     return _hex(hashlib.sha256((token or "").encode()).digest())
 
@@ -70,7 +70,7 @@ def _missing(up):
         files.sort()
     # Drop what the upload carries (a merge of two sorted lists) ...
     keep = []
-    with _open(STAGE + "/manifest", "r") as f:
+    with open_file(STAGE + "/manifest", "r") as f:
         shipped = _next(f)
         for entry in files:
             while shipped is not None and shipped < entry[0]:
@@ -84,7 +84,7 @@ def _missing(up):
         if alt:
             alts[alt] = entry[0]
     drop = set()
-    with _open(STAGE + "/manifest", "r") as f:
+    with open_file(STAGE + "/manifest", "r") as f:
         while True:
             name = _next(f)
             if name is None:
@@ -97,7 +97,7 @@ def _missing(up):
 def _next(f):
     """The name on the next manifest line of `f`, None at its end."""
     line = f.readline(256)
-    return _parse(line)[0] if line else None
+    return parse(line)[0] if line else None
 
 
 def _alt(name):
@@ -139,10 +139,10 @@ async def complete(up):
     # The manifest, whole and sorted: the uploaded lines and the copied ones.
     tmp = new + ".tmp"
     i = 0
-    with _open(new, "r") as src, _open(tmp, "w") as dst:
+    with open_file(new, "r") as src, open_file(tmp, "w") as dst:
         line = src.readline(256)
         while line or i < len(lines):
-            if line and (i == len(lines) or _parse(line)[0] < _parse(lines[i])[0]):
+            if line and (i == len(lines) or parse(line)[0] < parse(lines[i])[0]):
                 dst.write(line)
                 line = src.readline(256)
             else:
@@ -170,7 +170,7 @@ def _running_manifest():
             line = f.readline(256)
             if not line:
                 return
-            yield _parse(line)
+            yield parse(line)
 
 
 def _running_digest(name):

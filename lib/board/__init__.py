@@ -1,7 +1,7 @@
 # The board layer: the one module of the application that touches the Pico W's
 # hardware (onboard LED, on-chip temperature sensor, identity, reset cause,
 # watchdog). On a port without that hardware (the unix port behind `make run`)
-# a stand-in with the same interface (lib/board_host.py, imported only there)
+# a stand-in with the same interface (board/pc.py, imported only there)
 # keeps the LED state in memory and reports a plausible temperature.
 # MIT license
 
@@ -126,6 +126,6 @@ def create():
     """The board this code runs on."""
     if hasattr(machine, "Pin"):
         return PicoW()
-    from board_host import HostStandIn  # (a board never loads it)
+    from board.pc import HostStandIn  # (a board never loads it)
 
     return HostStandIn()

@@ -1,5 +1,5 @@
 # The dashboard's page (GET /), its form (POST /led) and the history charts
-# it shows: imported at the first of those requests (lib/dashboard.py's
+# it shows: imported at the first of those requests (dashboard/__init__.py's
 # page), so a board whose page is never opened, or one answering only the
 # API, keeps this code off the heap.
 # MIT license
@@ -69,11 +69,11 @@ _SCRIPT_FILE = b'<script src=/static/app.js defer></script>\n'
 # The last crash, until cleared: reason, uptime then, details, a Clear button.
 _CRASH = ('<div class=crash id=x>Last crash: %s (after %s of uptime). <a href=/api/crash>Details</a>'
           '<form method=post action=/crash>%s<button>Clear</button></form></div>')
-# The charts of lib/history.py, and what they span.
+# The charts of monitor/history.py, and what they span.
 _HISTORY = b'<section class=hist><h2>Last %s</h2>%s</section>'
 
 # With API_TOKEN set: the token typed into the form, or a login that keeps it
-# (lib/login.py); once logged in, the form needs neither.
+# (access/login.py); once logged in, the form needs neither.
 _TOKEN_FIELD = (
     '<input type=password name=token placeholder=Token aria-label="API token" '
     'autocomplete=current-password> <a href=/login>Log in</a>'
@@ -148,7 +148,7 @@ def firmware_text():
 
 
 def index(dashboard, request):
-    """GET /: the page with current values (lib/dashboard.py's Dashboard)."""
+    """GET /: the page with current values (dashboard/__init__.py's Dashboard)."""
     global _fixed
     app = dashboard.app
     if _fixed is None:
@@ -167,10 +167,10 @@ def index(dashboard, request):
             signal = "not connected"
         ip = escape(wifi.get("ip") or _DASH)
     token_field = ""
-    if dashboard.token:
-        import auth  # (only with a token: lib/auth.py)
+    if app.token:
+        from access.token import logged_in  # (only with a token)
 
-        token_field = _LOGGED_IN if auth.logged_in(request) else _TOKEN_FIELD
+        token_field = _LOGGED_IN if logged_in(request) else _TOKEN_FIELD
     hub = dashboard.hub
     # Others connected too (a crowd may be arriving: lwIP drops the SYNs
     # the server never sees): the script asks for live values only after
@@ -217,10 +217,10 @@ def index(dashboard, request):
 
 def led_form(dashboard, request):
     """POST /led from the page's form: change the LED, then back to /."""
-    import guard
+    from access import form_fields
 
-    form = guard.form(request)
-    guard.check_token(request, dashboard.token, form)
+    form = form_fields(request)
+    dashboard.app.check_token(request, form)
     action = form.get("action")
     if action not in _ACTIONS:
         raise HTTPError(400, "action must be on, off or toggle")
@@ -229,7 +229,7 @@ def led_form(dashboard, request):
 
 
 def handle(dashboard, request):
-    """lib/dashboard.py's page(): the page, or its form's post."""
+    """dashboard/__init__.py's page(): the page, or its form's post."""
     return (led_form if request.method == "POST" else index)(dashboard, request)
 
 
@@ -249,12 +249,20 @@ def _history_section(monitor):
         return b""
     minutes = h.samples * h.interval_ms // 60000
     span = "hour" if minutes == 60 else "%d min" % minutes if minutes else "%d s" % (h.samples * h.interval_ms // 1000)
-    return _HISTORY % (span, h.charts())
+    return _HISTORY % (span, history_charts(h))
 
 
-# -- the history charts (lib/history.py keeps the samples) -------------------------
+def history_charts(h):
+    """The charts of History h, drawn once per sample whatever the number of
+    views: kept in h.svg, which the next sample clears."""
+    if h.svg is None:
+        h.svg = charts(h)
+    return h.svg
 
-_NONE = const(-32768)  # no sample (lib/history.py's)
+
+# -- the history charts (monitor/history.py keeps the samples) -------------------------
+
+_NONE = const(-32768)  # no sample (monitor/history.py's)
 _H = const(24)  # chart height in viewBox units (y resolution)
 
 # (title, unit, divisor of the stored number): temperature in tenths of a degree

@@ -1,22 +1,22 @@
-# The routes of lib/monitor.py: the log page and text, the live log stream,
-# the metrics and the crash record. Imported at the first request to one of
-# them (lib/monitor.py's handlers load it), so a board that nobody asks for
+# The routes of monitor/__init__.py: the log page and text, the live log
+# stream, the metrics and the crash record. Imported at the first request to
+# one of them (Monitor.route loads it), so a board that nobody asks for
 # its log, metrics or crash record holds only the ring, the publisher and
 # the code that writes a record.
 # MIT license
 #
 # All of it tells a stranger about the board, so with API_TOKEN set every
-# route needs the token (guard.check_token), and none sends CORS headers:
+# route needs the token (app.check_token), and none sends CORS headers:
 # another site's page cannot read them through a visitor's browser. Clearing
 # is a state change: guarded like the LED (same origin, then the token).
 
 import gc
 
-import crash
-from app import check_token
 from httpd import HTTPError, Response
 from httpd.codec import escape
 from httpd.response import HTML, TEXT
+
+from monitor import crash
 
 _NO_STORE = [("Cache-Control", "no-store")]
 _NO_CRASH = "no crash recorded"
@@ -43,7 +43,7 @@ _PAGE = (
 
 def api_crash(m, request):
     """GET /api/crash: the record as it is on flash; DELETE: clear it (204)."""
-    check_token(request, m.token)
+    m.app.check_token(request)
     if request.method == "DELETE":
         if not _clear(m):
             raise HTTPError(404, _NO_CRASH)
@@ -56,9 +56,9 @@ def api_crash(m, request):
 
 def crash_form(m, request):
     """POST /crash from the dashboard's Clear button (works without JavaScript)."""
-    import guard
+    from access import form_fields
 
-    guard.check_token(request, m.token, guard.form(request))
+    m.app.check_token(request, form_fields(request))
     _clear(m)
     return Response.redirect("/")
 
@@ -72,23 +72,23 @@ def _clear(m):
 
 
 def logs_page(m, request):
-    check_token(request, m.token)
+    m.app.check_token(request)
     ring = m.ring
     host = escape(m.app.config.HOSTNAME)
     return Response(_PAGE % (host, ring.total, host, escape(ring.text().decode())), 200, HTML, _NO_STORE)
 
 
 def api_logs(m, request):
-    check_token(request, m.token)
+    m.app.check_token(request)
     return Response(m.ring.text(), 200, TEXT, _NO_STORE)
 
 
 def log_events(m, request):
     """New lines from ?from=POS on (the position the page or the last event
-    gave), then as they come (lib/monitor.py's publisher). Each event's data
+    gave), then as they come (Monitor's publisher). Each event's data
     starts with the position after it, so a reconnecting page asks for what
     it missed."""
-    check_token(request, m.token)
+    m.app.check_token(request)
     ring = m.ring
     try:
         start = int(request.args.get("from", ring.total))
@@ -103,10 +103,10 @@ def log_events(m, request):
 
 
 def api_metrics(m, request):
-    check_token(request, m.token)
+    m.app.check_token(request)
     if m.metrics is None:
         gc.collect()  # the first scrape: from .py, compiling metrics.py needs the largest free blocks
-    from metrics import CONTENT_TYPE, Metrics
+    from monitor.metrics import CONTENT_TYPE, Metrics
 
     if m.metrics is None:
         app = m.app
@@ -114,7 +114,7 @@ def api_metrics(m, request):
     return Response(m.metrics.text(), 200, CONTENT_TYPE)
 
 
-# lib/monitor.py routes these paths here.
+# Monitor.route sends these paths here.
 _ROUTES = {"/logs": logs_page, "/api/logs": api_logs, "/api/logs/events": log_events,
            "/metrics": api_metrics, "/api/crash": api_crash, "/crash": crash_form}
 

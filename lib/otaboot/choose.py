@@ -1,16 +1,16 @@
 # Which version of the firmware runs: the choosing at boot, a trial's
-# watchdog guard and the confirmation (lib/otaboot.py holds the state).
+# watchdog guard and the confirmation (otaboot/__init__.py holds the state).
 # MIT license
 #
-# Part of the recovery path with lib/otaboot.py: never replaced over the air,
-# imports only built-in modules and otaboot, never raises. otaboot imports it
-# for select() at boot and confirm() once the firmware serves, and forgets it
+# Part of the recovery path with otaboot/__init__.py: never replaced over the
+# air, imports only built-in modules, never raises. otaboot imports it for
+# select() at boot and confirm() once the firmware serves, and forgets it
 # after each (unless a trial's guard runs from it): a serving board does not
-# hold this code.
+# hold this code. It imports nothing of otaboot: it is given the state
+# file's folder and its read() and write(), and returns what it decided.
 
 import sys
 
-import otaboot as o
 from micropython import const
 
 _SAFE_AFTER = const(3)  # boots in a row that did not reach serving, then safe mode
@@ -31,46 +31,48 @@ def _exists(path):
         return False
 
 
-def select():
-    """otaboot.select(): choose the version, set otaboot's state, root, mode
-    and event, and put the version first on sys.path."""
+def select(folder, read, write):
+    """otaboot.select(): choose the version and put it first on sys.path.
+    Returns (state, mode, root, event): the state file's contents as now
+    written, "base", "version", "trial" or "safe", the version's directory
+    with a trailing "/" ("" for the base code), and what a person should hear
+    of (a rollback, safe mode) or None."""
+    st, mode, root, event = {}, "base", "", None
     try:
-        if not _exists(o.DIR):  # no update yet, nor make deploy: nothing to choose or count
-            o.mode = "base"
-            return
-        st = o.read()
+        if not _exists(folder):  # no update yet, nor make deploy: nothing to choose or count
+            return st, mode, root, event
+        st = read()
         st["boots"] = st.get("boots", 0) + 1  # counted before anything can fail
         if st.get("trial") and st["boots"] > 1:
-            _roll_back(st, st.get("failure") or "it did not reach serving (a hang, a watchdog reset or a power cut)")
+            event = _roll_back(st, st.get("failure") or "it did not reach serving (a hang, a watchdog reset or a power cut)")
         active = st.get("active")
-        if active and not _exists(o.DIR + "/" + active):
-            _roll_back(st, "its files are missing")
+        if active and not _exists(folder + "/" + active):
+            event = _roll_back(st, "its files are missing")
         elif active and st["boots"] > _SAFE_AFTER + _SAFE_TRIES:  # e.g. a config.py that raises
-            _roll_back(st, "%d boots in a row did not reach serving, safe mode included" % (st["boots"] - 1))
+            event = _roll_back(st, "%d boots in a row did not reach serving, safe mode included" % (st["boots"] - 1))
         active = st.get("active")
         if st.get("boots", 0) > _SAFE_AFTER and not st.get("trial"):
             st["safe"] = "%d boots in a row did not reach serving" % (st["boots"] - 1)
-            o.event = "safe mode: " + st["safe"]
+            event = "safe mode: " + st["safe"]
         else:
             st.pop("safe", None)
         try:
-            o.write(st)
+            write(st)
         except OSError as e:  # a full or failing flash: still run the version chosen
-            print("otaboot: cannot write %s: %r" % (o.STATE, e))
-        o.state = st
-        mode = o.mode = "safe" if st.get("safe") else "trial" if st.get("trial") else "version" if active else "base"
+            print("otaboot: cannot write the state file: %r" % e)
+        mode = "safe" if st.get("safe") else "trial" if st.get("trial") else "version" if active else "base"
         if active:
-            root = o.root = o.DIR + "/" + active + "/"
+            root = folder + "/" + active + "/"
             sys.path.insert(0, root + "lib")
             sys.path.insert(0, root[:-1])  # its config.py before one in /
-        event = o.event
         print("otaboot: %s %s%s" % (mode, st.get("version") or "base",
                                      "; " + event if event else ""))
         if mode == "trial":
             _start_guard()
     except Exception as e:  # never keep the board from booting
         print("otaboot: %r; running the base code" % e)
-        o.mode, o.root = "base", ""
+        mode, root = "base", ""
+    return st, mode, root, event
 
 
 def _roll_back(st, why):
@@ -82,22 +84,28 @@ def _roll_back(st, why):
     st["boots"] = 1  # this boot, of a version that served before
     st.pop("failure", None)
     st["rollback"] = {"from": failed, "to": st["version"] or "base", "reason": why}
-    o.event = "rolled back from %s to %s: %s" % (failed, st["version"] or "base", why)
+    return "rolled back from %s to %s: %s" % (failed, st["version"] or "base", why)
 
 
-def confirm(keep_watchdog=False):
-    """otaboot.confirm(): the running version serves, so the boot counter
-    starts again and a trial ends (this version is the one to return to)."""
+def confirm(st, mode, write, keep_watchdog=False):
+    """otaboot.confirm(): the running version serves, so the boot counter in
+    state `st` starts again and a trial ends (this version is the one to
+    return to). Returns the mode from now on."""
     _stop_guard(keep_watchdog)
-    st = o.state
     if st.get("boots") or st.get("trial") or st.get("safe"):
         st["boots"] = 0
         st["trial"] = False
         st.pop("safe", None)
-        o.write(st)
-        if o.mode == "trial":
+        write(st)
+        if mode == "trial":
             print("otaboot: version %s confirmed" % st.get("version"))
-            o.mode = "version"
+            mode = "version"
+    return mode
+
+
+def guarding():
+    """Whether a trial's watchdog guard runs from this module (it must stay)."""
+    return _guard is not None
 
 
 # -- board only: a hang before serving ------------------------------------------

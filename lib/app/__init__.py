@@ -1,12 +1,16 @@
 # The application: this firmware's routes and tasks on top of the httpd core.
 # MIT license
 #
-# The core (lib/httpd) knows nothing of the board. This module wires the parts
-# together: the board layer, the dashboard and its API, Wi-Fi status; each
-# part adds its own routes through install().
+# The core (lib/httpd) knows nothing of the board. This package is the
+# composition root: App holds what every part needs (the server, the board,
+# Wi-Fi, settings, the error answers and the token's door), and each part
+# (dashboard, monitor, access, ota, a user's module) adds its own routes
+# through install(app). None of them imports this package: they get all of it
+# from the App instance. Building and starting the application runs once:
+# that code is app/start.py, imported for build() and main() and forgotten
+# after each (httpd.forget), so a serving board does not hold it.
 
 import gc
-import sys
 from time import ticks_add, ticks_diff, ticks_ms
 
 from micropython import const
@@ -46,7 +50,8 @@ class App:
 
     def __init__(self, config, board=None, wifi=None):
         self.config = config
-        self.version = VERSION  # (the parts read it here: none imports this module back)
+        self.version = VERSION  # (the parts read it here: none imports this package)
+        self.token = getattr(config, "API_TOKEN", None) or None
         self.router = Router()
         self.server = httpd.Server(self.router, config)
         name = getattr(config, "HOSTNAME", None)
@@ -63,8 +68,8 @@ class App:
         self._heap_used = 0
         self._heap_at = ticks_add(ticks_ms(), -_HEAP_MS)  # when heap_used() last measured
         self.tasks = []  # coroutines run beside the server
-        self.crash = None  # the last crash record's reason and uptime (lib/monitor.py)
-        self.monitor = None  # logs, crash record, history, metrics (lib/monitor.py)
+        self.crash = None  # the last crash record's reason and uptime (lib/monitor/)
+        self.monitor = None  # logs, crash record, history, metrics (lib/monitor/)
         self.mode: "str | None" = None  # "portal" while the setup portal runs (see build)
         # status()'s dicts with their fixed values; it sets the rest in place
         # wifi_chip: True, False (a Pico W whose wireless chip does not answer:
@@ -105,7 +110,7 @@ class App:
         b["temperature_c"] = round(board.temperature_c(), 1)
         st["wifi"] = self.wifi.status() if self.wifi else None
         st["crash"] = self.crash
-        st["update"] = otaboot.report()  # the version running, the last rollback (lib/otaboot.py)
+        st["update"] = otaboot.report()  # the version running, the last rollback (lib/otaboot/__init__.py)
         s = self.server.stats
         h = st["http"]
         h["accepted"] = s.accepted
@@ -121,49 +126,44 @@ class App:
         return st
 
 
-def error_response(request, status, detail=None, headers=None):
-    """The server's error_handler (the dashboard sets it; in safe mode the
-    update endpoint): JSON under /api/, plain text elsewhere. `request` is
-    None, or has path None, when the request line was unreadable."""
-    path = request.path if request is not None else None
-    if path and path.startswith("/api/"):
-        from httpd.status import reason
+    def check_token(self, request, form=None):
+        """HTTPError 401 (429 after repeated wrong guesses) unless the request
+        carries the API token (a header, form field `token` of `form`, or a
+        login cookie); nothing to check, and lib/access/ not loaded, without
+        API_TOKEN."""
+        if self.token:
+            import access
 
-        return Response.json({"error": detail or reason(status), "status": status}, status, headers)
-    return Response.error(status, detail, headers)
+            access.require(request, self.config, form)
 
+    def error_response(self, request, status, detail=None, headers=None):
+        """The server's error_handler (the dashboard sets it; in safe mode the
+        update endpoint): JSON under /api/, plain text elsewhere. `request` is
+        None, or has path None, when the request line was unreadable."""
+        path = request.path if request is not None else None
+        if path and path.startswith("/api/"):
+            from httpd.status import reason
 
-def handle_in(module, part, request):
-    """`module`.handle(part, request), the module imported at the first such
-    request: routes whose code a board holds only once they are asked for
-    (lib/dashpage.py, lib/monitor_routes.py)."""
-    if module not in sys.modules:
-        gc.collect()  # from .py, compiling needs the largest free blocks
-    return __import__(module).handle(part, request)
-
-
-def check_token(request, token):
-    """guard.check_token for a route without a form, loading lib/guard.py
-    only when there is a token to check (none without API_TOKEN)."""
-    if token:
-        import guard
-
-        guard.check_token(request, token)
+            return Response.json({"error": detail or reason(status), "status": status}, status, headers)
+        return Response.error(status, detail, headers)
 
 
 def _once(name, *args):
-    """lib/appstart.py's function `name`, called; then that module is
-    forgotten: building runs once, and its code need not stay on the heap."""
+    """app/start.py's function `name`, called with App and args; then that
+    module is forgotten: building runs once, and its code need not stay on
+    the heap."""
+    from app import start
+
     try:
-        return getattr(__import__("appstart"), name)(*args)
+        return getattr(start, name)(App, *args)
     finally:
-        sys.modules.pop("appstart", None)
+        httpd.forget("app.start")
 
 
 def build(config, board=None, wifi=None, mode=None):
     """The application with every part installed. mode: boot.py's, "portal"
     while the setup portal runs (which leaves out what only a joined board
-    uses). See lib/appstart.py."""
+    uses). See app/start.py."""
     return _once("build", config, board, wifi, mode)
 
 
@@ -171,7 +171,7 @@ def main(tasks=()):
     """Build the application for the mode boot.py chose and serve until Ctrl-C.
     tasks: more coroutines to run beside the server (the test images' SLIP
     link to the host)."""
-    app, crashed = _once("start", tasks)  # (lib/appstart.py)
+    app, crashed = _once("start", tasks)  # (app/start.py)
     try:
         httpd.run(app.server, *app.tasks)
     except KeyboardInterrupt:

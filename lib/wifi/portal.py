@@ -171,7 +171,7 @@ class Portal:
 def install(app):
     """Turn the application into the setup portal: access point, setup page,
     captive-portal redirects, DNS responder, time limit."""
-    from dns import CaptiveDNS
+    from wifi.dns import CaptiveDNS
 
     config = app.config
     ip = start_access_point(config)

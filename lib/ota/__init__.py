@@ -1,5 +1,5 @@
 # Over-the-air updates: a new version of the firmware's files, sent in
-# bounded pieces, checked, then switched to in one step (lib/otaboot.py
+# bounded pieces, checked, then switched to in one step (lib/otaboot/
 # chooses the version at boot and rolls a failed one back).
 # MIT license
 #
@@ -25,62 +25,21 @@
 # not carry is copied from the running version at the commit (config.py above
 # all: the board keeps its settings, API_TOKEN included, unless the start says
 # "settings": true). A config.py that differs from the running one is refused
-# (403) without it. lib/trial.py then checks the version on its trial boot.
+# (403) without it. app/trial.py then checks the version on its trial boot.
 
 import asyncio
 import hashlib
 import os
 
-import guard
 import otaboot
-from httpd import HTTPError, Response
+from httpd import HTTPError, Response, forget, load
 from httpd.response import TEXT
 from micropython import const
 
-STAGE = otaboot.DIR + "/new"
+from ota.stage import STAGE, check_name, copy_running, full, mkdirs, open_file, parse, remove_tree
+
 _MAX_FILES = const(256)  # manifest lines (a byte of RAM each while an update is under way)
-_MAX_NAME = const(96)
-_COPY = const(512)  # bytes per step of an on-board copy (a yield after each)
-_NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 _RESTART_MS = const(500)  # after the commit's answer, so it reaches the client
-
-
-def check_name(name):
-    """HTTPError 403 unless `name` is a file an update may write."""
-    if name in ("boot.py", "main.py") or name.startswith("lib/otaboot"):  # otaboot and otaboot_select
-        raise HTTPError(403, "%s is the recovery path: it is not updated over the air (flash or make deploy)" % name)
-    if name.rsplit("/", 1)[-1] == "wifi.json":
-        raise HTTPError(403, "wifi.json is not updated over the air (the setup portal or make deploy writes it)")
-    parts = name.split("/")
-    if len(name) > _MAX_NAME or not (name == "config.py" or parts[0] in ("lib", "www") and len(parts) > 1):
-        raise HTTPError(403, "not a firmware file: only config.py, lib/... and www/... are updated")
-    for part in parts:
-        if part in ("", ".", "..") or any(c not in _NAME_CHARS for c in part):
-            raise HTTPError(403, "not a firmware file name: %r" % name)
-
-
-def _mkdirs(path):
-    """The directories of path (a file's), made as needed."""
-    i = path.find("/")
-    while i > 0:
-        try:
-            os.mkdir(path[:i])
-        except OSError:
-            pass  # already there
-        i = path.find("/", i + 1)
-
-
-def remove_tree(path):
-    try:
-        mode = os.stat(path)[0]
-    except OSError:
-        return
-    if mode & 0x4000:
-        for entry in os.listdir(path):
-            remove_tree(path + "/" + entry)
-        os.rmdir(path)
-    else:
-        os.remove(path)
 
 
 def _arg_int(request, name):
@@ -93,7 +52,6 @@ def _arg_int(request, name):
 class Updater:
     def __init__(self, app):
         self.app = app
-        self.token = getattr(app.config, "API_TOKEN", None)
         self.reserve = getattr(app.config, "OTA_RESERVE_BYTES", 16384)
         # The POST's {"version", "files", "bytes", "size", "sha256"}; {}: no upload under way.
         self.start = {}
@@ -113,14 +71,12 @@ class Updater:
         from httpd.server import default_error_response
 
         if self.app.server.error_handler is default_error_response:  # safe mode: no dashboard set it
-            from app import error_response
-
-            self.app.server.error_handler = error_response
+            self.app.server.error_handler = self.app.error_response
 
     # -- the session ---------------------------------------------------------------
 
     def api_update(self, request):
-        guard.check_token(request, self.token)
+        self.app.check_token(request)
         if request.method == "GET":
             st = otaboot.report()
             st["staging"] = self._progress()
@@ -151,9 +107,7 @@ class Updater:
         flash (a leftover of an interrupted switch, one rolled back from)."""
         self.start, self.entries, self.cur = {}, bytearray(), []
         self.manifest_in = False
-        import sys
-
-        sys.modules.pop("ota_files", None)
+        forget("ota.files")
         st = otaboot.read()
         keep = ("state.json", st.get("active"), st.get("previous"), otaboot.root[len(otaboot.DIR) + 1:-1])
         try:
@@ -182,14 +136,14 @@ class Updater:
         if need > free:
             raise HTTPError(507, "not enough free flash: this update needs about %d KB and %d KB is free"
                             % (-(-need // 1024), free // 1024))
-        _mkdirs(STAGE + "/")
-        _load_files()  # now: see there
+        mkdirs(STAGE + "/")
+        load("ota.files")  # now, while the heap is least cut up; forgotten by _drop
         self.start = {"version": version, "files": files, "bytes": total, "size": size, "sha256": sha,
                       "settings": start.get("settings") is True}
         return Response.json({"version": version, "free": free, "need": need}, 201)
 
     def _session(self, request):
-        guard.check_token(request, self.token)
+        self.app.check_token(request)
         if not self.start:
             raise HTTPError(409, "no update under way: POST /api/update first")
 
@@ -197,7 +151,7 @@ class Updater:
 
     def api_manifest(self, request):
         if request.method == "GET":
-            guard.check_token(request, self.token)
+            self.app.check_token(request)
             path = otaboot.root + "manifest"
             try:
                 return Response.from_file(path, os.stat(path)[6], TEXT)
@@ -221,12 +175,12 @@ class Updater:
         number `index`), read from flash; None if there is none. (A loop, not
         a generator: one left unfinished would keep its file open.)"""
         i = 0
-        with _open(STAGE + "/manifest", "r") as f:
+        with open_file(STAGE + "/manifest", "r") as f:
             while True:
                 line = f.readline(256)
                 if not line:
                     return None
-                n, size, digest = _parse(line)
+                n, size, digest = parse(line)
                 if n == name or i == index:
                     return i, n, size, bytes.fromhex(digest)
                 i += 1
@@ -235,16 +189,16 @@ class Updater:
         count = total = 0
         last = ""
         try:
-            with _open(STAGE + "/manifest", "r") as f:
+            with open_file(STAGE + "/manifest", "r") as f:
                 while True:
                     line = f.readline(256)
                     if not line:
                         break
-                    name, size, digest = _parse(line)
+                    name, size, digest = parse(line)
                     check_name(name)
                     bytes.fromhex(digest)
                     if name == "config.py" and not self.start["settings"]:
-                        _files("same_settings", digest)
+                        load("ota.files").same_settings(digest)
                     if name <= last:  # sorted, so no name comes twice
                         raise ValueError("%s: names must be sorted, each once" % name)
                     last = name
@@ -295,7 +249,7 @@ class Updater:
             if offset != 0:
                 return self._wrong_offset(name, 0)
             cur = self.cur = [name, hashlib.sha256(), 0]
-            _mkdirs(STAGE + "/" + name)
+            mkdirs(STAGE + "/" + name)
             mode = "wb"
         elif offset != cur[2]:
             return self._wrong_offset(name, cur[2])
@@ -304,12 +258,12 @@ class Updater:
         if offset + len(body) > size:
             raise HTTPError(413, "%s is %d bytes in the manifest; this piece goes past its end" % (name, size))
         path = STAGE + "/" + name
-        f = _open(path, mode)
+        f = open_file(path, mode)
         try:
             f.write(body)
         except OSError as e:  # what part of the piece is on flash is unknown: the file starts again
             self.cur = []
-            _full(e)
+            full(e)
             raise
         finally:
             f.close()
@@ -346,7 +300,7 @@ class Updater:
             found = self._find(index=entries.find(b"\0"))
             name = found[1] if found else "?"
             raise HTTPError(409, "%d files not staged and verified yet, e.g. %s" % (missing, name))
-        inherited = await _files("complete", self)
+        inherited = await load("ota.files").complete(self)
         st = otaboot.state
         seq = st.get("seq", 0) + 1
         name = "v%d" % seq
@@ -354,9 +308,9 @@ class Updater:
         os.rename(STAGE, otaboot.DIR + "/" + name)
         new = {"active": name, "version": self.start["version"], "previous": st.get("active"),
                "previous_version": st.get("version"), "trial": True, "boots": 0, "seq": seq,
-               # for lib/trial.py: the token in effect now (its hash), and
+               # for app/trial.py: the token in effect now (its hash), and
                # whether the version may change it
-               "token": _files("token_hash", self.token), "settings": self.start["settings"]}
+               "token": load("ota.files").token_hash(self.app.token), "settings": self.start["settings"]}
         otaboot.switch(new)  # the switch: one rename of the pointer file
         version = self.start["version"]
         self.start, self.entries = {}, bytearray()
@@ -369,77 +323,6 @@ class Updater:
     async def _restart(self):
         await asyncio.sleep_ms(_RESTART_MS)
         self.app.board.reset()
-
-
-def _parse(line):
-    """A manifest line -> (name, size, SHA-256 hex); ValueError if it is not one."""
-    digest, size, name = line.rstrip("\n").split(" ", 2)
-    if len(digest) != 64 or int(size) < 0:
-        raise ValueError(line[:80])
-    return name, int(size), digest
-
-
-def _load_files():
-    """lib/ota_files.py: code for the manifest's check and the commit, loaded
-    when an upload starts (the heap is least cut up then) and forgotten when
-    it ends: not held while serving."""
-    import sys
-
-    if "ota_files" not in sys.modules:
-        import gc
-
-        gc.collect()  # from .py, compiling needs the largest free blocks
-    return __import__("ota_files")
-
-
-def _files(name, *args):
-    """lib/ota_files.py's function `name`, called."""
-    return getattr(_load_files(), name)(*args)
-
-
-def _full(e):
-    if e.errno == 28:  # ENOSPC
-        raise HTTPError(507, "the flash is full")
-
-
-async def copy_running(name, missing=None):
-    """The running version's file `name` copied into the staging area, in
-    pieces (other clients are served meanwhile); returns its SHA-256."""
-    path = STAGE + "/" + name
-    h = hashlib.sha256()
-    buf = bytearray(_COPY)
-    _mkdirs(path)
-    src = _open(otaboot.root + name, "rb", missing)
-    try:
-        with src, _open(path, "wb") as dst:
-            while True:
-                n = src.readinto(buf)
-                if not n:
-                    break
-                piece = memoryview(buf)[:n]
-                dst.write(piece)
-                h.update(piece)
-                await asyncio.sleep_ms(0)
-    except OSError as e:
-        remove_tree(path)
-        _full(e)
-        raise
-    return h.digest()
-
-
-def _open(path, mode, missing=None):
-    """open(), with the answers a client can act on: 404 (`missing`), 507
-    when the flash is full, 503 when no file can be opened now (the unix
-    port counts files and sockets together, as its RLIMIT does)."""
-    try:
-        return open(path, mode)
-    except OSError as e:
-        _full(e)
-        if e.errno in (23, 24):  # ENFILE, EMFILE
-            raise HTTPError(503, "busy, retry shortly", [("Retry-After", 1)])
-        if missing:
-            raise HTTPError(404, missing)
-        raise
 
 
 class _Offset(HTTPError):

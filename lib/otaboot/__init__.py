@@ -2,16 +2,17 @@
 # MIT license
 #
 # boot.py calls select() before it imports anything else of the firmware, so
-# the modules of the chosen version are the ones imported. This module and
-# lib/otaboot_select.py are the recovery path: never replaced over the air,
-# they import only built-in modules (and each other), and never raise (a bad
-# state file means "run the base code"). This one holds the state the running
-# firmware reads (report(), root, mode) and what it calls; the choosing at
-# boot, a trial's watchdog guard and the confirmation are otaboot_select's,
-# imported only while they run: a serving board does not hold their code.
+# the modules of the chosen version are the ones imported. This package is
+# the recovery path: never replaced over the air, it imports only built-in
+# modules, and never raises (a bad state file means "run the base code").
+# This __init__ holds the state the running firmware reads (report(), root,
+# mode) and what it calls; the choosing at boot, a trial's watchdog guard and
+# the confirmation are otaboot/choose.py's, imported only while they run (it
+# returns what it decided; it imports nothing of this package): a serving
+# board does not hold its code.
 #
 #   versions/state.json the pointer: {"active": "v3", "previous": "v2", "trial": ...}
-#   versions/v3/     a version: lib/, www/, config.py, manifest (lib/ota.py writes them)
+#   versions/v3/     a version: lib/, www/, config.py, manifest (lib/ota/__init__.py writes them)
 #   versions/new/    the staging area of an upload
 #
 # Without a versions/ folder (no update yet; make deploy makes it) boots are not
@@ -34,7 +35,7 @@ root = ""  # the active version's directory with a trailing "/", "" for the base
 mode = None  # None (select() not run), "base", "version", "trial" or "safe"
 event = None  # what select() did that a person should hear of (rollback, safe mode)
 _switched = False  # an update was committed: the state file is the next boot's now
-_SELECT = "otaboot_select"
+_CHOOSE = "otaboot.choose"
 
 
 def read():
@@ -64,27 +65,29 @@ def write(st):
 def select():
     """Choose the version to run and put it first on sys.path. Called once, by
     boot.py, before any other module of the firmware is imported (see
-    lib/otaboot_select.py)."""
-    global mode, root
+    otaboot/choose.py)."""
+    global state, mode, root, event
     try:
-        import otaboot_select
+        from otaboot import choose
 
-        otaboot_select.select()
-    except Exception as e:  # never keep the board from booting (a missing or broken otaboot_select)
+        state, mode, root, event = choose.select(DIR, read, write)
+    except Exception as e:  # never keep the board from booting (a missing or broken choose.py)
         print("otaboot: %r; running the base code" % e)
         mode, root = "base", ""
     _drop()
 
 
 def _drop():
-    """Forget lib/otaboot_select.py, unless a trial's guard still runs from it."""
-    m = sys.modules.get(_SELECT)
-    if m is not None and m._guard is None:
-        del sys.modules[_SELECT]
+    """Forget otaboot/choose.py, unless a trial's guard still runs from it
+    (sys.modules and this package, as an attribute, both hold it)."""
+    m = sys.modules.get(_CHOOSE)
+    if m is not None and not m.guarding():
+        del sys.modules[_CHOOSE]
+        globals().pop("choose", None)
 
 
 def switch(new):
-    """lib/ota.py's commit: `new` is the state for the next boot. This boot's
+    """lib/ota/__init__.py's commit: `new` is the state for the next boot. This boot's
     own state (report(), confirm()) no longer touches the file."""
     global _switched
     write(new)
@@ -99,13 +102,14 @@ def confirm(keep_watchdog=False):
     """The running version serves: the boot counter starts again, a trial
     ends (this version is the one to return to from now on). Nothing to do,
     and nothing imported, for a base code that counts no boots."""
+    global mode
     if mode is None or _switched:
         return
     st = state
-    if _SELECT in sys.modules or st.get("boots") or st.get("trial") or st.get("safe"):
-        import otaboot_select
+    if _CHOOSE in sys.modules or st.get("boots") or st.get("trial") or st.get("safe"):
+        from otaboot import choose
 
-        otaboot_select.confirm(keep_watchdog)
+        mode = choose.confirm(st, mode, write, keep_watchdog)
         _drop()
 
 

@@ -1,5 +1,5 @@
 # A new version's trial, before it is confirmed: every module it ships must
-# import, and it must keep the way to the next update open. lib/appstart.py
+# import, and it must keep the way to the next update open. app/start.py
 # calls imports() at the start of a trial boot, before the application is
 # built (the heap is at its emptiest), and update_path() once the server
 # serves, before confirming; it forgets this module after each: a serving
@@ -7,8 +7,8 @@
 # MIT license
 #
 # Why: a version is confirmed once its server answers /health, but much of the
-# firmware is loaded on first use (lib/dashpage.py at the first view of /,
-# lib/monitor_routes.py, lib/metrics.py, lib/auth.py, a user's own modules).
+# firmware is loaded on first use (lib/dashboard/page.py at the first view of /,
+# lib/monitor/routes.py, lib/monitor/metrics.py, lib/access/token.py, a user's own modules).
 # A version with a broken one of those would be confirmed and become the one
 # later rollbacks return to. So the trial imports each module the version
 # ships that is not loaded yet, one at a time with a garbage collection
@@ -18,7 +18,7 @@
 # A failure ends the trial: an import's as an exception main.py hands to
 # otaboot.failed(), the update path's through fail(); either way the reason is
 # written into the state file as the trial's "failure" and the board restarts:
-# lib/otaboot_select.py rolls the version back at the next boot and reports
+# otaboot/choose.py rolls the version back at the next boot and reports
 # that reason. (Only otaboot's state, write(), root and failed() are used: a
 # board's recovery path may be older than this version.)
 
@@ -26,9 +26,10 @@ import gc
 import sys
 
 import otaboot
+from httpd import forget
 
 # Modules a port may lack: a version module that imports one of them cannot be
-# imported on a port without it (lib/wifi.py on the unix port), which says
+# imported on a port without it (lib/wifi/__init__.py on the unix port), which says
 # nothing about the version.
 _PORT_ONLY = ("'network'", "'rp2'", "'machine'", "'bluetooth'", "'cyw43'", "'network.", "'rp2.")
 
@@ -40,7 +41,7 @@ def update_path(app):
     try:
         app.router.match("POST", "/api/update")
     except Exception:
-        return ("this version turns over-the-air updates off (no API_TOKEN, or lib/ota.py not installed): "
+        return ("this version turns over-the-air updates off (no API_TOKEN, or lib/ota/__init__.py not installed): "
                 "the board could not be updated again without USB. Turn updates off over USB (make deploy)")
     st = otaboot.state
     want = st.get("token")
@@ -107,15 +108,7 @@ def _try(name):
         why = "%s: %s: %s" % (name, type(e).__name__, e)
     for m in list(sys.modules):
         if m not in before:
-            del sys.modules[m]
-            i = m.rfind(".")
-            if i > 0:  # a submodule is also an attribute of its package
-                parent = sys.modules.get(m[:i])
-                if parent is not None:
-                    try:
-                        delattr(parent, m[i + 1:])
-                    except Exception:
-                        pass
+            forget(m)
     gc.collect()
     if why:
         return "the trial's import of module " + why
