@@ -175,12 +175,19 @@ def main(tasks=()):
     try:
         httpd.run(app.server, *app.tasks)
     except KeyboardInterrupt:
-        # A started watchdog cannot be stopped by MicroPython; without this the
-        # REPL the user just reached would reset within seconds.
-        app.board.stop_watchdog()
-        from httpd import log
+        try:
+            # A started watchdog cannot be stopped by MicroPython; without this the
+            # REPL the user just reached would reset within seconds.
+            app.board.stop_watchdog()
+            from httpd import log
 
-        log.get_logger("app").info("stopped by Ctrl-C")
+            log.get_logger("app").info("stopped by Ctrl-C")
+        except MemoryError:
+            # The unix port raises Ctrl-C at once from any C code: one that lands
+            # in a garbage collection leaves the heap locked, and nothing can be
+            # allocated any more. Stop without the line. (A board's Ctrl-C
+            # waits for the interpreter, and its heap is never left locked.)
+            pass
     except Exception as e:  # kept on flash, shown after the next boot
         import settings
 

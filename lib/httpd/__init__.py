@@ -65,5 +65,10 @@ def run(server, *tasks):
     try:
         asyncio.run(main())
     finally:
-        asyncio.run(server.shutdown())
-        asyncio.new_event_loop()
+        try:
+            asyncio.run(server.shutdown())
+            asyncio.new_event_loop()
+        except MemoryError:
+            # No heap for the tasks' last turn: it was full, or a Ctrl-C left it
+            # locked (the unix port raises Ctrl-C even inside a collection).
+            server.close_sockets()

@@ -202,6 +202,7 @@ class Server:
         self._closed = asyncio.Event()  # a connection closed: wakes a stalled accept
         self._acceptor = None
         self._reaper = None
+        self._listener = None  # the listening socket while serve() runs
         self.listening = False  # True while the accept task runs (a watchdog checks it)
 
     @property
@@ -233,6 +234,7 @@ class Server:
             sock.bind(ai[-1])
             sock.listen(self.backlog)
             sock.setblocking(False)
+            self._listener = sock
             self._reaper = asyncio.create_task(self._reap())
             self._acceptor = asyncio.create_task(self._accept(sock))
             self.log.info("listening on http://%s:%d/", self.host, self.port)
@@ -244,6 +246,7 @@ class Server:
                     raise
         finally:
             self.listening = False
+            self._listener = None
             sock.close()
             self.close()
 
@@ -333,9 +336,19 @@ class Server:
             await asyncio.sleep_ms(10)
         # A task that Ctrl-C interrupted inside its `finally` never ends: close
         # what it left open, so no socket outlives the server.
+        self.close_sockets()
+        del self._conns[:]
+
+    def close_sockets(self):
+        """Close every socket still open, at once and allocating nothing (not
+        even a list's shrinking): the end of shutdown(), and the way out where
+        it cannot run for want of heap."""
+        self.closing = True
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         for c in self._conns:
             _close(c.stream)
-        del self._conns[:]
 
     # -- one connection, from accept to close ----------------------------------
 
