@@ -658,39 +658,104 @@ def test_an_update_at_the_pico_w_heap_leaves_other_clients_answered(board, tmp_p
 # -- trying updates on a PC: make run-board (tools/runboard.py) -----------------------
 
 
-def test_run_board_restarts_into_an_update_as_a_board_does_and_ctrl_c_stops_it(tmp_path):
-    import subprocess
-    import threading
+class RunBoard:
+    """tools/runboard.py (make run-board) on a flash of its own, as a
+    terminal runs it: its output collected, Ctrl-C at the end."""
 
-    port = free_port()
-    flash = tmp_path / "flash"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "runboard.py"), "--flash", str(flash),
-                             "--port", str(port), "--token", TOKEN], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    lines = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-    reader.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not any("listening on" in ln for ln in lines):
-            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+    def __init__(self, tmp_path, *args):
+        import subprocess
+        import threading
+
+        self.port = free_port()
+        self.flash = tmp_path / "flash"
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "runboard.py"), "--flash",
+                                      str(self.flash), "--port", str(self.port), "--token", TOKEN, *args],
+                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines = []
+        self.reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True)
+        self.reader.start()
+
+    def output(self):
+        return "".join(self.lines)
+
+    def wait_listening(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while not any("listening on" in ln for ln in self.lines):
+            assert self.proc.poll() is None and time.monotonic() < deadline, self.output()
             time.sleep(0.1)
-        assert "API_TOKEN = %r" % TOKEN in (flash / "config.py").read_text()
-        up = ota.update("127.0.0.1", port, TOKEN, ota.collect(lib=LIB, www=ROOT / "www"), version="B",
+
+    def stop(self):
+        """Ctrl-C, as in a terminal; returns the exit status."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(10)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(2)
+        return self.proc.returncode
+
+
+def test_run_board_restarts_into_an_update_as_a_board_does_and_ctrl_c_stops_it(tmp_path):
+    rb = RunBoard(tmp_path)
+    try:
+        rb.wait_listening()
+        assert "API_TOKEN = %r" % TOKEN in (rb.flash / "config.py").read_text()
+        up = ota.update("127.0.0.1", rb.port, TOKEN, ota.collect(lib=LIB, www=ROOT / "www"), version="B",
                         wait_s=30, say=lambda *a: None)  # waits until confirmed: as make ota does
         assert up["mode"] == "version" and up["version"].startswith("B+")
-        out = "".join(lines)
+        out = rb.output()
         assert "run-board: the board reset itself; restarting, as a board does" in out
         assert "otaboot: trial B+" in out and "confirmed" in out
-        assert (flash / "versions" / "v1" / "config.py").exists()
-        assert client.request(port, "POST", "/api/led", {"Content-Type": "application/json", "Host": "127.0.0.1"},
+        assert (rb.flash / "versions" / "v1" / "config.py").exists()
+        assert client.request(rb.port, "POST", "/api/led", {"Content-Type": "application/json", "Host": "127.0.0.1"},
                               b'{"on": true}').status == 401  # the flash's token still guards it
     finally:
-        proc.send_signal(signal.SIGINT)  # Ctrl-C, as in a terminal
-        try:
-            proc.wait(10)
-        except Exception:
-            proc.kill()
-            proc.wait()
-        reader.join(2)
-    assert proc.returncode == 0 and "run-board: stopped" in "".join(lines), "".join(lines)
+        status = rb.stop()
+    assert status == 0 and "run-board: stopped" in rb.output(), rb.output()
+
+
+def test_run_board_ends_a_trial_that_does_not_serve_as_the_watchdog_would_and_the_board_rolls_back(tmp_path):
+    # On a Pico W the trial's guard stops feeding the watchdog after 120 s
+    # (--trial-s); run-board ends such a boot itself and starts it again.
+    rb = RunBoard(tmp_path, "--trial-s", "3")
+    try:
+        rb.wait_listening()
+        hangs = version(tmp_path, "H", probe("H", "import time\ntime.sleep(3600)"))
+        with pytest.raises(ota.OtaError, match=r"ROLLED BACK to .*did not reach serving") as failed:
+            ota.update("127.0.0.1", rb.port, TOKEN, hangs, version="H", wait_s=60, say=lambda *a: None)
+        out = rb.output()
+        assert "run-board: the trial did not serve within 3 s: the watchdog would reset a board" in out, out
+        assert client.get(rb.port, "/health", {"Host": "127.0.0.1"}).status == 200  # the base code serves again
+    finally:
+        rb.stop()
+
+
+def test_versions_and_run_boards_flash_are_ignored_by_git():
+    import subprocess
+
+    for path in ("versions/state.json", "build/flash/boot.py", "build/flash/versions/v1/config.py"):
+        assert subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT).returncode == 0, path
+
+
+def test_make_ota_fails_with_the_exit_statuses_docs_ota_md_gives():
+    """docs/ota.md says what a failed make ota exits with (make's own status
+    when its recipe fails, whatever the recipe's) and what tools/ota.py
+    itself exits with. Both checked against a failure: no board at the
+    address."""
+    import re
+    import subprocess
+
+    text = " ".join((ROOT / "docs" / "ota.md").read_text().split())
+    said_make = set(re.findall(r"exit status (\d+)", text))
+    assert said_make, "docs/ota.md says no exit status"
+    port = free_port()  # nothing listens there
+    make = subprocess.run(["make", "ota", "HOST=127.0.0.1", "PORT=%d" % port, "TOKEN=" + TOKEN], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert "error: cannot reach the board" in make.stderr, make.stdout + make.stderr
+    assert said_make == {str(make.returncode)}, said_make
+    said_tool = set(re.findall(r"`tools/ota.py` itself exits with (\d+)", text))
+    tool = subprocess.run([sys.executable, "tools/ota.py", "--host", "127.0.0.1", "--port", str(port),
+                           "--token", TOKEN, "--no-build"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "error: cannot reach the board" in tool.stderr, tool.stderr
+    assert said_tool == {str(tool.returncode)}, said_tool
