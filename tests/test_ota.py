@@ -49,9 +49,12 @@ def probe(label, extra=""):
 class Board:
     """The flash directory and the firmware process that runs in it."""
 
-    def __init__(self, tmp_path, settings=None, base_probe=None, token_in_config=False):
+    def __init__(self, tmp_path, settings=None, base_probe=None, token_in_config=False, wifi=None):
         self.flash = tmp_path / "flash"
         self.flash.mkdir()
+        # wifi: the Pico W's network stand-in (tests/stubs) with saved
+        # credentials, each start joining as FAKE_WIFI says (self.wifi).
+        self.wifi = wifi
         for name in ("boot.py", "main.py", "config.py"):
             shutil.copy(ROOT / name, self.flash / name)
         if token_in_config:  # the board's own config.py sets the token (not the environment)
@@ -69,7 +72,11 @@ class Board:
         self.proc = None
 
     def start(self, listen=True):
-        self.proc = ServerProcess(script=FIRMWARE, settings=self.settings, cwd=self.flash, path=("lib", "."),
+        path, env = ("lib", "."), None
+        if self.wifi is not None:
+            (self.flash / "wifi.json").write_text(json.dumps({"ssid": "home", "password": "secret-pass-123"}))
+            path, env = (str(ROOT / "tests" / "stubs"), "lib", "."), {"FAKE_WIFI": self.wifi}
+        self.proc = ServerProcess(script=FIRMWARE, settings=self.settings, cwd=self.flash, path=path, env=env,
                                   port=self.port, start_timeout=20, interpreter=board_word_size())
         self.procs.append(self.proc)
         if listen:
@@ -367,6 +374,40 @@ def test_a_version_that_turns_updates_off_is_rolled_back_by_its_trial(board, tmp
     up = b.update_report()
     assert "turns over-the-air updates off" in up["rollback"]["reason"]
     assert led_without_token(b) == 401
+
+
+FAST_WIFI = {"WIFI_CONNECT_TIMEOUT_MS": 800, "WIFI_RETRY_MS": 200, "WIFI_CONNECT_ATTEMPTS": 1, "WATCHDOG_MS": 0}
+
+
+def test_a_version_that_does_not_join_the_wifi_is_rolled_back_by_its_trial(board, tmp_path):
+    # Kept, a version that ends in the setup portal could be updated again
+    # only by joining PicoW-Setup, or over USB. (Here the network refuses it
+    # during the trial: a version whose Wi-Fi code is broken ends the same way.)
+    b = board(settings=FAST_WIFI, wifi="ok").start()
+    assert b.update_report()["mode"] == "base"
+    send(b, version(tmp_path, "C"), "C")
+    assert "FAKE machine: reset" in b.wait_exit()  # (the stand-in's machine.reset())
+    b.wifi = "wrong_password"
+    b.start()
+    b.proc.wait_for_log(r"starting the setup portal")
+    assert "FAKE machine: reset" in b.wait_exit()  # the trial fails: the board restarts
+    b.wifi = "ok"
+    b.start()
+    assert b.label() == "base"
+    assert "did not join the Wi-Fi" in b.update_report()["rollback"]["reason"]
+
+
+def test_an_update_sent_through_the_setup_portal_is_kept_in_the_portal(board, tmp_path):
+    # A board that cannot join (no network, or a wrong password) is updated
+    # through its portal: the version's trial runs in the portal too.
+    b = board(settings=FAST_WIFI, wifi="wrong_password").start()
+    b.proc.wait_for_log(r"starting the setup portal")
+    send(b, version(tmp_path, "C"), "C")
+    assert "FAKE machine: reset" in b.wait_exit()
+    b.start()
+    b.proc.wait_for_log(r"starting the setup portal")
+    assert b.label() == "C"
+    b.wait_confirmed()
 
 
 # -- the trial: every module the version ships is imported ------------------------------

@@ -35,15 +35,22 @@ _PORT_ONLY = ("'network'", "'rp2'", "'machine'", "'bluetooth'", "'cyw43'", "'net
 
 
 def update_path(app):
-    """The way to the next update: the update endpoint is installed, and the
-    token is the one the update was sent with (unless it was sent with
-    "settings": true, on purpose)."""
+    """The way to the next update: the version joined the Wi-Fi (unless the
+    update came through the setup portal), the update endpoint is installed,
+    and the token is the one the update was sent with (unless it was sent
+    with "settings": true, on purpose)."""
+    st = otaboot.state
+    if app.mode == "portal" and not st.get("portal"):
+        # Kept, it would be reachable only by joining PicoW-Setup, or by USB.
+        # (A network that is down just then rolls a good version back too:
+        # send it again once the Wi-Fi is up.)
+        return ("this version did not join the Wi-Fi (the setup portal opened instead): the board could be "
+                "updated again only through the portal or USB")
     try:
         app.router.match("POST", "/api/update")
     except Exception:
         return ("this version turns over-the-air updates off (no API_TOKEN, or lib/ota/__init__.py not installed): "
                 "the board could not be updated again without USB. Turn updates off over USB (make deploy)")
-    st = otaboot.state
     want = st.get("token")
     if want and not st.get("settings"):
         import binascii

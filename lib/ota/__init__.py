@@ -308,9 +308,11 @@ class Updater:
         os.rename(STAGE, otaboot.DIR + "/" + name)
         new = {"active": name, "version": self.start["version"], "previous": st.get("active"),
                "previous_version": st.get("version"), "trial": True, "boots": 0, "seq": seq,
-               # for app/trial.py: the token in effect now (its hash), and
-               # whether the version may change it
-               "token": load("ota.files").token_hash(self.app.token), "settings": self.start["settings"]}
+               # for app/trial.py: the token in effect now (its hash), whether
+               # the version may change it, and whether it came through the
+               # setup portal (else it must join the Wi-Fi to be kept)
+               "token": load("ota.files").token_hash(self.app.token), "settings": self.start["settings"],
+               "portal": self.app.mode == "portal"}
         otaboot.switch(new)  # the switch: one rename of the pointer file
         version = self.start["version"]
         self.start, self.entries = {}, bytearray()
