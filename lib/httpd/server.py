@@ -3,14 +3,19 @@
 #
 # The path of one request, top to bottom in this file:
 #
-#   accept (_accept) -> _connection: take a slot, or free the one
-#   idle longest, or answer 503 -> _serve, the keep-alive loop: read under the
-#   idle, then the head deadline, while the slot's Head (head.py) checks each
-#   line against the limits -> _read_body under the body deadline -> _answer: route and
-#   call the handler (awaited under the handler deadline if it is async) ->
-#   _queue hands a small answer to the socket at once, _send writes the rest
-#   under the write deadline -> next request, or close in the `finally` of
-#   _connection.
+#   serve and _accept: accept -> _connection: take a slot (_admit), or answer
+#   503 (_reject) -> _serve, the keep-alive loop: read under the idle, then
+#   the head deadline, while the slot's Head (head.py) parses each line
+#   against the limits -> _read_body under the body deadline -> _answer: the
+#   Host and cross-site checks, route, call the handler (awaited under the
+#   handler deadline if it is async) -> _queue hands a small answer to the
+#   socket at once, _send writes the rest under the write deadline -> next
+#   request, or close in the `finally` of _connection.
+#
+# Then the policies the path calls on: admission (_crowded at accept, _admit
+# and _take_slot: a free slot, or the one of a connection given up for the
+# newcomer), cutting (_cut, _on_cut), refusing (_reject, _linger), the reaper
+# (_reap), and stopping (close, shutdown, close_sockets).
 #
 # Deadlines are not wait_for() calls (each would create a task): every
 # connection records when its current wait must end, and one reaper task
@@ -49,20 +54,7 @@ _PEER_GONE = (ECONNRESET, ECONNABORTED, ENOTCONN, ETIMEDOUT, EHOSTUNREACH, _EPIP
 # ENFILE, EMFILE: not in MicroPython's errno module; Linux's values.
 _NO_DESCRIPTOR = (23, 24)
 
-_REAP_MS = const(200)  # how often deadlines are checked while connections are open
-_LINGER_MS = const(1000)  # how long to drain input before closing after an error
-_LINGER_BYTES = const(8192)  # and how much of it at most
 _OUT_SIZE = const(1024)  # gathers status line, headers and small bodies into one write
-_ACCEPT_PAUSE_MS = const(100)  # longest wait after a failed accept (no descriptor, no buffer)
-_OOM_PAUSE_MS = const(50)  # the accept and reaper tasks' pause after a MemoryError
-# Newcomers waiting for a slot at once, and newcomers being answered 503 at
-# once. With every slot taken and both full (or the waiting room full while
-# an idle slot holder is about to make room), the server accepts no one else:
-# newcomers wait in the network stack's queue (on the Pico W they cannot even
-# connect: lwIP has 5 sockets), so everyone it accepts gets an answer.
-_MAX_WAITING = const(4)
-_MAX_REFUSING = const(4)
-_SLOT_POLL_MS = const(20)  # how often a waiting newcomer looks for a slot
 # On a stack that cannot reset a connection (stock MicroPython on the Pico W:
 # no SO_LINGER, see _abort), pipelined requests are answered only while the
 # answers not yet followed by anything from the client stay under this. A
@@ -75,6 +67,32 @@ _SLOT_POLL_MS = const(20)  # how often a waiting newcomer looks for a slot
 # stuck one is evicted or cut and its memory freed at once: no limit needed.
 _UNCONFIRMED_MAX = const(1024)
 _PIPELINE_LIMIT = _UNCONFIRMED_MAX if SO_LINGER is None else 0x3FFFFFFF  # (a small int on the board)
+
+_CRLF = b"\r\n"
+_CLOSE = b"Connection: close\r\n\r\n"
+_KEEP_ALIVE_10 = b"Connection: keep-alive\r\n\r\n"
+_CHUNKED = b"Transfer-Encoding: chunked\r\n"
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_LAST_CHUNK = b"0\r\n\r\n"
+
+_ACCEPT_PAUSE_MS = const(100)  # longest wait after a failed accept (no descriptor, no buffer)
+_OOM_PAUSE_MS = const(50)  # the accept and reaper tasks' pause after a MemoryError
+
+# The policies' limits (the policies come after the request path, below;
+# a const must come before its first use).
+#
+# Newcomers waiting for a slot at once, and newcomers being answered 503 at
+# once. With every slot taken and both full (or the waiting room full while
+# an idle slot holder is about to make room), the server accepts no one else:
+# newcomers wait in the network stack's queue (on the Pico W they cannot even
+# connect: lwIP has 5 sockets), so everyone it accepts gets an answer.
+_MAX_WAITING = const(4)
+_MAX_REFUSING = const(4)
+_SLOT_POLL_MS = const(20)  # how often a waiting newcomer looks for a slot
+
+_LINGER_MS = const(1000)  # how long to drain input before closing after an error
+_LINGER_BYTES = const(8192)  # and how much of it at most
+_REAP_MS = const(200)  # how often deadlines are checked while connections are open
 # When a connection may be given up for a newcomer (see _over_grace, and
 # _reap for how: a connection that may still be used is closed, one whose
 # peer does not read is reset):
@@ -99,13 +117,6 @@ _FRESH_GRACE_MS = const(2000)
 #   without waiting for a newcomer (see _shed_if_stalled).
 _STALL_GRACE_MS = const(1000)
 _RESEND_GRACE_MS = const(3000)
-
-_CRLF = b"\r\n"
-_CLOSE = b"Connection: close\r\n\r\n"
-_KEEP_ALIVE_10 = b"Connection: keep-alive\r\n\r\n"
-_CHUNKED = b"Transfer-Encoding: chunked\r\n"
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_LAST_CHUNK = b"0\r\n\r\n"
 
 
 class Stats:
@@ -222,7 +233,7 @@ class Server:
         newcomer may already be waiting for one."""
         return self._open >= self.max_connections
 
-    # -- lifecycle ------------------------------------------------------------
+    # -- listening and accepting ----------------------------------------------
 
     async def serve(self):
         """Listen and serve until close(); raises if the port cannot be bound."""
@@ -282,30 +293,6 @@ class Server:
                 self._out_of_memory()
                 await asyncio.sleep_ms(_OOM_PAUSE_MS)  # allocates nothing
 
-    def _crowded(self):
-        """Whether to leave newcomers in the network stack's queue for now:
-        slots and waiting room are full, and either the 503 room is full
-        too, or a slot holder is idle. (An idle one will be closed for a
-        newcomer once its grace is over: then the waiting room moves, and a
-        newcomer waiting in the queue is served, not refused.)"""
-        full = self.max_connections + _MAX_WAITING
-        if self._open < full:
-            return False
-        if self._open >= full + _MAX_REFUSING:
-            return True
-        for c in self._conns:
-            if c.head is not None and c.phase == _IDLE:
-                return True
-        return False
-
-    async def _room(self):
-        """Wait until a connection closes, or a moment has passed."""
-        self._closed.clear()
-        try:
-            await asyncio.wait_for_ms(self._closed.wait(), _ACCEPT_PAUSE_MS)
-        except asyncio.TimeoutError:
-            pass
-
     def _out_of_memory(self):
         """After a MemoryError in one of the server's own tasks, which must not
         end: free what can be freed. (Not a coroutine: calling one allocates.)"""
@@ -313,44 +300,7 @@ class Server:
         gc.collect()
         self.stats.errors += 1
 
-    def close(self):
-        """Stop accepting and cancel every connection; each closes its socket."""
-        if self.closing:
-            return
-        self.closing = True
-        if self._acceptor is not None:
-            self._acceptor.cancel()
-        if self._reaper is not None:
-            self._reaper.cancel()
-        for c in self._conns:
-            c.deadline = None
-            c.task.cancel()
-
-    async def shutdown(self, timeout_ms=2000):
-        """close(), then give the cancelled tasks their turn to close their
-        sockets (bounded). Run it as a task of its own: after Ctrl-C the
-        interrupted loop may still think another task is current."""
-        self.close()
-        until = ticks_add(ticks_ms(), timeout_ms)
-        while (self._conns or self.listening) and ticks_diff(until, ticks_ms()) > 0:
-            await asyncio.sleep_ms(10)
-        # A task that Ctrl-C interrupted inside its `finally` never ends: close
-        # what it left open, so no socket outlives the server.
-        self.close_sockets()
-        del self._conns[:]
-
-    def close_sockets(self):
-        """Close every socket still open, at once and allocating nothing (not
-        even a list's shrinking): the end of shutdown(), and the way out where
-        it cannot run for want of heap."""
-        self.closing = True
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
-        for c in self._conns:
-            _close(c.stream)
-
-    # -- one connection, from accept to close ----------------------------------
+    # -- one connection, from accept to close ---------------------------------
 
     async def _connection(self, stream, peer):
         """One client, from accept to close."""
@@ -401,182 +351,7 @@ class Server:
             if c is not None:
                 self._release(c)
 
-    async def _admit(self, c):
-        """Find c a slot, waiting up to slot_wait_ms for one. False if none."""
-        if self._take_slot(c):
-            return True
-        if self._waiting >= _MAX_WAITING:
-            return False
-        self._waiting += 1
-        try:
-            until = ticks_add(ticks_ms(), self.slot_wait_ms)
-            while not self.closing and ticks_diff(until, ticks_ms()) > 0:
-                await asyncio.sleep_ms(_SLOT_POLL_MS)
-                if self._take_slot(c):
-                    return True
-            return False
-        finally:
-            self._waiting -= 1
-
-    def _take_slot(self, c):
-        """A free slot, or the slot of the connection idle longest (then of
-        the one whose output has been stuck longest, then of the oldest
-        stream), which is closed to make room."""
-        if self.closing:
-            return False
-        if self._pool:
-            c.head = self._pool.pop()
-            return True
-        victim = None
-        oldest = -1
-        now = ticks_ms()
-        for phase in (_IDLE, _WRITE, _STREAM):
-            for other in self._conns:
-                if other.head is not None and other.phase == phase and other.cut is None:
-                    over = _over_grace(other, now)
-                    if over > oldest and (phase != _IDLE or not _has_input(other.stream)):
-                        victim = other
-                        oldest = over
-            if victim is not None:
-                break
-        if victim is None:
-            return False
-        if victim.phase == _STREAM and victim.head.request.version == 11:
-            # Between two pieces: its body ends as a chunked body ends, so
-            # the browser sees an answer that is over, not a broken one (an
-            # EventSource asks again after its retry time); then a FIN.
-            try:
-                victim.stream.s.write(_LAST_CHUNK)
-            except OSError:
-                pass
-        # The victim is suspended in a read or a wait; cancelling it there means
-        # it never touches the buffer again, so the slot can move at once.
-        c.head = victim.head
-        c.head.forget()  # (heads in the pool were forgotten by _release)
-        victim.head = None
-        self._cut(victim, _EVICTED)
-        self._conns.remove(victim)
-        self.stats.evicted += 1
-        return True
-
-    def _cut(self, c, why):
-        """Cancel c's task; its `finally` closes the socket (see _on_cut)."""
-        c.deadline = None
-        c.cut = why
-        c.task.cancel()
-
-    def _release(self, c):
-        if c in self._conns:
-            self._conns.remove(c)
-        head = c.head
-        if head is not None:
-            c.head = None
-            head.forget()
-            self._pool.append(head)
-
-    def _on_cut(self, c):
-        """The reaper or an eviction cancelled c; answer if HTTP says to."""
-        cut = c.cut
-        stats = self.stats
-        if cut == _IDLE:
-            stats.idle_closed += 1
-        elif cut == _HEAD or cut == _BODY:
-            stats.timed_out += 1
-            self._try_send(c, 408, "request not received in time")
-        elif cut == _HANDLER:
-            stats.timed_out += 1
-            req = c.head.request
-            self.log.warning("handler timed out: %s %s", req.method, req.path)
-            self._try_send(c, 503, "handler timed out")
-        elif cut == _WRITE or cut == _STREAM:
-            stats.timed_out += 1
-        # _EVICTED was counted when it happened; _LINGER ends quietly.
-
-    def _try_send(self, c, status, detail):
-        # A last answer before closing: one non-blocking write, never awaited.
-        r = Response.error(status, detail)
-        try:
-            c.stream.s.write(r.head() + _CLOSE + r.body)
-        except OSError:
-            pass
-
-    async def _reject(self, c):
-        """Every slot is busy with a request: 503 with Retry-After, then close."""
-        self.stats.rejected += 1
-        if self._refusing >= _MAX_REFUSING:
-            # (The accept task keeps this from happening; if it does, the
-            # answer is still given, just not waited for.)
-            c.stream.s.write(self._busy)
-            return
-        self._refusing += 1
-        try:
-            c.stream.write(self._busy)
-            if c.stream.out_buf:  # the stack is short of memory: give it a moment
-                c.wait(_WRITE, self.write_timeout_ms)
-                await _drain(c)
-            await self._linger(c)
-        finally:
-            self._refusing -= 1
-
-    async def _linger(self, c):
-        """Read and drop what the client still sends, for a bounded time, so
-        that closing does not reset the connection before it read our answer."""
-        c.wait(_LINGER, _LINGER_MS)
-        total = 0
-        while total < _LINGER_BYTES:
-            n = await c.stream.readinto(self._out)  # what is read is dropped
-            if n == 0:
-                return
-            if n:
-                total += n
-
-    async def _reap(self):
-        """Cut every connection whose deadline has passed."""
-        while True:
-            try:
-                if not self._conns:
-                    self._wake.clear()
-                    await self._wake.wait()  # (the wait's generator is allocated)
-                await asyncio.sleep_ms(_REAP_MS)
-                now = ticks_ms()
-                crowded = self.crowded
-                for c in self._conns:  # allocates nothing
-                    d = c.deadline
-                    if d is not None and ticks_diff(d, now) <= 0:
-                        self._cut(c, c.phase)
-                    elif c.head is None or c.cut is not None or c.phase == _STREAM:
-                        pass
-                    elif c.phase == _WRITE:
-                        self._shed_if_stalled(c, now, crowded)
-                    elif _over_grace(c, now) < 0:
-                        pass
-                    elif c.phase == _IDLE and not c.fresh:
-                        # Kept alive, idle past its grace, while newcomers may
-                        # be waiting for the stack to let them in: closed now,
-                        # so the browser knows before it would use it.
-                        if crowded and not _has_input(c.stream):
-                            self._cut(c, _IDLE)
-                    elif _RECLAIM and not c.reclaimable:
-                        # Silent since accepted (its first data takes it back).
-                        c.reclaimable = _reclaimable(c.stream, SILENT)
-            except MemoryError:
-                self._out_of_memory()
-                await asyncio.sleep_ms(_OOM_PAUSE_MS)
-
-    def _shed_if_stalled(self, c, now, crowded):
-        """c's output has not moved since c.since: past its grace, while the
-        stack is nearly out of connections, it is reset now. A newcomer may
-        never reach accept() to evict it: on lwIP the stalled output can
-        take the memory its SYN's answer needs, or the last connection."""
-        if _RECLAIM and not c.reclaimable and ticks_diff(now, c.since) >= _STALL_GRACE_MS:
-            # Its peer not reading: lwIP may reset it for a newcomer whose
-            # SYN would find no connection free.
-            c.reclaimable = _reclaimable(c.stream, NOT_READING)
-        if crowded and _over_grace(c, now) >= 0:
-            self.stats.evicted += 1
-            self._cut(c, _EVICTED)
-
-    # -- requests on one connection ---------------------------------------------
+    # -- requests on one connection: the keep-alive loop ----------------------
 
     async def _serve(self, c):
         """The keep-alive loop: requests in order until one side closes. The
@@ -718,7 +493,7 @@ class Server:
     def _busy_response(self, req, detail):
         return self.error_handler(req, 503, detail, [("Retry-After", self.retry_after_s)])
 
-    # -- writing ----------------------------------------------------------------
+    # -- writing --------------------------------------------------------------
 
     def _queue(self, c, resp, keep):
         """Hand a small response (one with a body in memory that fits the
@@ -850,6 +625,252 @@ class Server:
         if self.access_log and self.log.isEnabledFor(20):  # INFO
             self.log.info("%s %s %d %dms", req.method or "-", req.path or "-", status, ms)
 
+    # -- admission: at accept, then a slot ------------------------------------
+
+    def _crowded(self):
+        """Whether to leave newcomers in the network stack's queue for now:
+        slots and waiting room are full, and either the 503 room is full
+        too, or a slot holder is idle. (An idle one will be closed for a
+        newcomer once its grace is over: then the waiting room moves, and a
+        newcomer waiting in the queue is served, not refused.)"""
+        full = self.max_connections + _MAX_WAITING
+        if self._open < full:
+            return False
+        if self._open >= full + _MAX_REFUSING:
+            return True
+        for c in self._conns:
+            if c.head is not None and c.phase == _IDLE:
+                return True
+        return False
+
+    async def _room(self):
+        """Wait until a connection closes, or a moment has passed."""
+        self._closed.clear()
+        try:
+            await asyncio.wait_for_ms(self._closed.wait(), _ACCEPT_PAUSE_MS)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _admit(self, c):
+        """Find c a slot, waiting up to slot_wait_ms for one. False if none."""
+        if self._take_slot(c):
+            return True
+        if self._waiting >= _MAX_WAITING:
+            return False
+        self._waiting += 1
+        try:
+            until = ticks_add(ticks_ms(), self.slot_wait_ms)
+            while not self.closing and ticks_diff(until, ticks_ms()) > 0:
+                await asyncio.sleep_ms(_SLOT_POLL_MS)
+                if self._take_slot(c):
+                    return True
+            return False
+        finally:
+            self._waiting -= 1
+
+    def _take_slot(self, c):
+        """A free slot, or the slot of the connection idle longest (then of
+        the one whose output has been stuck longest, then of the oldest
+        stream), which is closed to make room."""
+        if self.closing:
+            return False
+        if self._pool:
+            c.head = self._pool.pop()
+            return True
+        victim = None
+        oldest = -1
+        now = ticks_ms()
+        for phase in (_IDLE, _WRITE, _STREAM):
+            for other in self._conns:
+                if other.head is not None and other.phase == phase and other.cut is None:
+                    over = _over_grace(other, now)
+                    if over > oldest and (phase != _IDLE or not _has_input(other.stream)):
+                        victim = other
+                        oldest = over
+            if victim is not None:
+                break
+        if victim is None:
+            return False
+        if victim.phase == _STREAM and victim.head.request.version == 11:
+            # Between two pieces: its body ends as a chunked body ends, so
+            # the browser sees an answer that is over, not a broken one (an
+            # EventSource asks again after its retry time); then a FIN.
+            try:
+                victim.stream.s.write(_LAST_CHUNK)
+            except OSError:
+                pass
+        # The victim is suspended in a read or a wait; cancelling it there means
+        # it never touches the buffer again, so the slot can move at once.
+        c.head = victim.head
+        c.head.forget()  # (heads in the pool were forgotten by _release)
+        victim.head = None
+        self._cut(victim, _EVICTED)
+        self._conns.remove(victim)
+        self.stats.evicted += 1
+        return True
+
+    def _release(self, c):
+        if c in self._conns:
+            self._conns.remove(c)
+        head = c.head
+        if head is not None:
+            c.head = None
+            head.forget()
+            self._pool.append(head)
+
+    # -- cutting: the reaper's deadlines and eviction end a task --------------
+
+    def _cut(self, c, why):
+        """Cancel c's task; its `finally` closes the socket (see _on_cut)."""
+        c.deadline = None
+        c.cut = why
+        c.task.cancel()
+
+    def _on_cut(self, c):
+        """The reaper or an eviction cancelled c; answer if HTTP says to."""
+        cut = c.cut
+        stats = self.stats
+        if cut == _IDLE:
+            stats.idle_closed += 1
+        elif cut == _HEAD or cut == _BODY:
+            stats.timed_out += 1
+            self._try_send(c, 408, "request not received in time")
+        elif cut == _HANDLER:
+            stats.timed_out += 1
+            req = c.head.request
+            self.log.warning("handler timed out: %s %s", req.method, req.path)
+            self._try_send(c, 503, "handler timed out")
+        elif cut == _WRITE or cut == _STREAM:
+            stats.timed_out += 1
+        # _EVICTED was counted when it happened; _LINGER ends quietly.
+
+    def _try_send(self, c, status, detail):
+        # A last answer before closing: one non-blocking write, never awaited.
+        r = Response.error(status, detail)
+        try:
+            c.stream.s.write(r.head() + _CLOSE + r.body)
+        except OSError:
+            pass
+
+    # -- refusing: a 503, then lingering --------------------------------------
+
+    async def _reject(self, c):
+        """Every slot is busy with a request: 503 with Retry-After, then close."""
+        self.stats.rejected += 1
+        if self._refusing >= _MAX_REFUSING:
+            # (The accept task keeps this from happening; if it does, the
+            # answer is still given, just not waited for.)
+            c.stream.s.write(self._busy)
+            return
+        self._refusing += 1
+        try:
+            c.stream.write(self._busy)
+            if c.stream.out_buf:  # the stack is short of memory: give it a moment
+                c.wait(_WRITE, self.write_timeout_ms)
+                await _drain(c)
+            await self._linger(c)
+        finally:
+            self._refusing -= 1
+
+    async def _linger(self, c):
+        """Read and drop what the client still sends, for a bounded time, so
+        that closing does not reset the connection before it read our answer."""
+        c.wait(_LINGER, _LINGER_MS)
+        total = 0
+        while total < _LINGER_BYTES:
+            n = await c.stream.readinto(self._out)  # what is read is dropped
+            if n == 0:
+                return
+            if n:
+                total += n
+
+    # -- the reaper -----------------------------------------------------------
+
+    async def _reap(self):
+        """Cut every connection whose deadline has passed."""
+        while True:
+            try:
+                if not self._conns:
+                    self._wake.clear()
+                    await self._wake.wait()  # (the wait's generator is allocated)
+                await asyncio.sleep_ms(_REAP_MS)
+                now = ticks_ms()
+                crowded = self.crowded
+                for c in self._conns:  # allocates nothing
+                    d = c.deadline
+                    if d is not None and ticks_diff(d, now) <= 0:
+                        self._cut(c, c.phase)
+                    elif c.head is None or c.cut is not None or c.phase == _STREAM:
+                        pass
+                    elif c.phase == _WRITE:
+                        self._shed_if_stalled(c, now, crowded)
+                    elif _over_grace(c, now) < 0:
+                        pass
+                    elif c.phase == _IDLE and not c.fresh:
+                        # Kept alive, idle past its grace, while newcomers may
+                        # be waiting for the stack to let them in: closed now,
+                        # so the browser knows before it would use it.
+                        if crowded and not _has_input(c.stream):
+                            self._cut(c, _IDLE)
+                    elif _RECLAIM and not c.reclaimable:
+                        # Silent since accepted (its first data takes it back).
+                        c.reclaimable = _reclaimable(c.stream, SILENT)
+            except MemoryError:
+                self._out_of_memory()
+                await asyncio.sleep_ms(_OOM_PAUSE_MS)
+
+    def _shed_if_stalled(self, c, now, crowded):
+        """c's output has not moved since c.since: past its grace, while the
+        stack is nearly out of connections, it is reset now. A newcomer may
+        never reach accept() to evict it: on lwIP the stalled output can
+        take the memory its SYN's answer needs, or the last connection."""
+        if _RECLAIM and not c.reclaimable and ticks_diff(now, c.since) >= _STALL_GRACE_MS:
+            # Its peer not reading: lwIP may reset it for a newcomer whose
+            # SYN would find no connection free.
+            c.reclaimable = _reclaimable(c.stream, NOT_READING)
+        if crowded and _over_grace(c, now) >= 0:
+            self.stats.evicted += 1
+            self._cut(c, _EVICTED)
+
+    # -- stopping -------------------------------------------------------------
+
+    def close(self):
+        """Stop accepting and cancel every connection; each closes its socket."""
+        if self.closing:
+            return
+        self.closing = True
+        if self._acceptor is not None:
+            self._acceptor.cancel()
+        if self._reaper is not None:
+            self._reaper.cancel()
+        for c in self._conns:
+            c.deadline = None
+            c.task.cancel()
+
+    async def shutdown(self, timeout_ms=2000):
+        """close(), then give the cancelled tasks their turn to close their
+        sockets (bounded). Run it as a task of its own: after Ctrl-C the
+        interrupted loop may still think another task is current."""
+        self.close()
+        until = ticks_add(ticks_ms(), timeout_ms)
+        while (self._conns or self.listening) and ticks_diff(until, ticks_ms()) > 0:
+            await asyncio.sleep_ms(10)
+        # A task that Ctrl-C interrupted inside its `finally` never ends: close
+        # what it left open, so no socket outlives the server.
+        self.close_sockets()
+        del self._conns[:]
+
+    def close_sockets(self):
+        """Close every socket still open, at once and allocating nothing (not
+        even a list's shrinking): the end of shutdown(), and the way out where
+        it cannot run for want of heap."""
+        self.closing = True
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        for c in self._conns:
+            _close(c.stream)
+
 
 # Our writes are whole answers or large pieces, never small bits: Nagle's wait
 # for an ACK only delays them. On lwIP it also makes each write allocate a
@@ -863,26 +884,6 @@ def _no_delay(sock):
             sock.setsockopt(socket.IPPROTO_TCP, _TCP_NODELAY, 1)
         except (OSError, AttributeError):
             pass
-
-
-_RECLAIM = SO_RECLAIMABLE is not None
-
-
-def _over_grace(c, now):
-    """How long c has been past the grace after which it may be given up
-    for a newcomer (negative: not yet, or not at all)."""
-    phase = c.phase
-    if phase == _IDLE:
-        if c.fresh:  # (a newcomer that waited for its slot: silent since accepted)
-            return ticks_diff(now, c.started) - _FRESH_GRACE_MS
-        return ticks_diff(now, c.since) - _EVICT_GRACE_MS
-    if phase == _WRITE:
-        if _RECLAIM and not c.reclaimable:  # its window is open: resending?
-            return ticks_diff(now, c.since) - _RESEND_GRACE_MS
-        return ticks_diff(now, c.since) - _STALL_GRACE_MS
-    if phase == _STREAM:
-        return ticks_diff(now, c.since)
-    return -1
 
 
 def _write_kept(c, resp):
@@ -930,3 +931,24 @@ def default_error_response(req, status, detail=None, headers=None):
     """The server's error_handler until the application sets its own."""
     return Response.error(status, detail, headers)
 
+
+# The policies' own: whether a connection may be given up for a newcomer.
+
+_RECLAIM = SO_RECLAIMABLE is not None
+
+
+def _over_grace(c, now):
+    """How long c has been past the grace after which it may be given up
+    for a newcomer (negative: not yet, or not at all)."""
+    phase = c.phase
+    if phase == _IDLE:
+        if c.fresh:  # (a newcomer that waited for its slot: silent since accepted)
+            return ticks_diff(now, c.started) - _FRESH_GRACE_MS
+        return ticks_diff(now, c.since) - _EVICT_GRACE_MS
+    if phase == _WRITE:
+        if _RECLAIM and not c.reclaimable:  # its window is open: resending?
+            return ticks_diff(now, c.since) - _RESEND_GRACE_MS
+        return ticks_diff(now, c.since) - _STALL_GRACE_MS
+    if phase == _STREAM:
+        return ticks_diff(now, c.since)
+    return -1
