@@ -133,14 +133,15 @@ class Stats:
 
 
 class _Conn:
-    """One client connection. `head` is the slot (a Head: buffer and Request)
-    it borrowed from the pool; a connection being refused has none."""
+    """One client connection. `slot` is the slot it borrowed from the pool
+    (a Head, head.py: the request head's buffer and its Request); a
+    connection being refused has none."""
 
     def __init__(self, stream, task, peer=None):
         self.stream = stream
         self.task = task  # what the reaper or an eviction cancels
         self.peer = peer  # the address accept() gave
-        self.head = None
+        self.slot = None
         self.phase = _NEW
         self.deadline = None  # ticks_ms after which the reaper cuts the task
         self.since = ticks_ms()  # when the current phase began
@@ -201,7 +202,7 @@ class Server:
         self._waiting = 0
         self._refusing = 0
         self._open = 0  # connections accepted and not yet closed
-        self._pool = []
+        self._pool = []  # the free slots: a Head (head.py) each
         for _ in range(self.max_connections):
             self._pool.append(Head(self))
         self._out = bytearray(_OUT_SIZE)
@@ -362,33 +363,33 @@ class Server:
         request, an attribute lookup does.)"""
         stream = c.stream
         stats = self.stats
-        head = c.head
-        req = head.request
+        slot = c.slot
+        req = slot.request
         req.peer = c.peer
         while True:
             c.phase = _NEW
-            if head.n:
+            if slot.n:
                 if c.unconfirmed > _PIPELINE_LIMIT:
                     return  # it may not be reading: see _UNCONFIRMED_MAX
                 c.started = ticks_ms()  # pipelined: it is here already
             try:
-                while not (head.n and head.parse()):
-                    if not head.n:
+                while not (slot.n and slot.parse()):
+                    if not slot.n:
                         if c.phase != _IDLE:
                             c.wait(_IDLE, self.idle_timeout_ms)
                     elif c.phase != _HEAD:
                         c.wait(_HEAD, self.head_timeout_ms)  # from the first byte on
-                    got = await stream.readinto(head.space())
+                    got = await stream.readinto(slot.space())
                     if got == 0:
-                        if head.n:  # vanished mid-request: close quietly, count it
+                        if slot.n:  # vanished mid-request: close quietly, count it
                             stats.dropped += 1
                         return
                     if got:
-                        if not head.n:
+                        if not slot.n:
                             c.started = ticks_ms()
                             c.fresh = False
                             c.reclaimable = False  # (lwIP took the mark back as the data came)
-                        head.received(got)
+                        slot.received(got)
                         c.unconfirmed = 0
                 if req.content_length and not await self._read_body(c):
                     return
@@ -420,16 +421,16 @@ class Server:
                 self._log_request(req, resp.status, ticks_diff(ticks_ms(), c.started))
             if not keep:
                 return
-            head.next_request()
+            slot.next_request()
 
     async def _read_body(self, c):
         """Read Content-Length bytes into req.body. False if the client vanished."""
-        head = c.head
-        length = head.request.content_length
+        slot = c.slot
+        length = slot.request.content_length
         body = bytearray(length)
-        have = head.body_part(body)
+        have = slot.body_part(body)
         if have < length:
-            if head.request.expect_continue:
+            if slot.request.expect_continue:
                 await self._write(c, _CONTINUE)
             c.wait(_BODY, self.body_timeout_ms)
             view = memoryview(body)
@@ -440,7 +441,7 @@ class Server:
                     return False
                 if got:
                     have += got
-        head.request.body = body
+        slot.request.body = body
         return True
 
     def _answer(self, req):
@@ -501,7 +502,7 @@ class Server:
         awaiting. False if it needs _send."""
         if not resp.in_memory():
             return False
-        req = c.head.request
+        req = c.slot.request
         if keep and req.version == 11 and req.method != "HEAD" and _write_kept(c, resp):
             return True
         return self._gather(c, resp, keep)
@@ -509,10 +510,10 @@ class Server:
     def _gather(self, c, resp, keep):
         # Head, Connection header and body (not for HEAD) copied into the
         # shared buffer and written at once, if they fit.
-        tail = _tail(c.head.request, keep)
+        tail = _tail(c.slot.request, keep)
         n = _put(self._out, 0, resp.head())
         n = _put(self._out, n, tail)
-        if c.head.request.method != "HEAD":
+        if c.slot.request.method != "HEAD":
             n = _put(self._out, n, resp.body)
         if n < 0:
             return False
@@ -523,7 +524,7 @@ class Server:
     async def _send(self, c, resp, keep):
         """Write any response: large bodies in pieces, files, streams.
         Returns whether the connection stays open."""
-        req = c.head.request
+        req = c.slot.request
         f = None
         if resp.file is not None and req.method != "HEAD":
             try:  # before the head: a file that cannot be opened gets an answer
@@ -639,7 +640,7 @@ class Server:
         if self._open >= full + _MAX_REFUSING:
             return True
         for c in self._conns:
-            if c.head is not None and c.phase == _IDLE:
+            if c.slot is not None and c.phase == _IDLE:
                 return True
         return False
 
@@ -675,14 +676,14 @@ class Server:
         if self.closing:
             return False
         if self._pool:
-            c.head = self._pool.pop()
+            c.slot = self._pool.pop()
             return True
         victim = None
         oldest = -1
         now = ticks_ms()
         for phase in (_IDLE, _WRITE, _STREAM):
             for other in self._conns:
-                if other.head is not None and other.phase == phase and other.cut is None:
+                if other.slot is not None and other.phase == phase and other.cut is None:
                     over = _over_grace(other, now)
                     if over > oldest and (phase != _IDLE or not _has_input(other.stream)):
                         victim = other
@@ -691,7 +692,7 @@ class Server:
                 break
         if victim is None:
             return False
-        if victim.phase == _STREAM and victim.head.request.version == 11:
+        if victim.phase == _STREAM and victim.slot.request.version == 11:
             # Between two pieces: its body ends as a chunked body ends, so
             # the browser sees an answer that is over, not a broken one (an
             # EventSource asks again after its retry time); then a FIN.
@@ -701,9 +702,9 @@ class Server:
                 pass
         # The victim is suspended in a read or a wait; cancelling it there means
         # it never touches the buffer again, so the slot can move at once.
-        c.head = victim.head
-        c.head.forget()  # (heads in the pool were forgotten by _release)
-        victim.head = None
+        c.slot = victim.slot
+        c.slot.forget()  # (slots in the pool were forgotten by _release)
+        victim.slot = None
         self._cut(victim, _EVICTED)
         self._conns.remove(victim)
         self.stats.evicted += 1
@@ -712,11 +713,11 @@ class Server:
     def _release(self, c):
         if c in self._conns:
             self._conns.remove(c)
-        head = c.head
-        if head is not None:
-            c.head = None
-            head.forget()
-            self._pool.append(head)
+        slot = c.slot
+        if slot is not None:
+            c.slot = None
+            slot.forget()
+            self._pool.append(slot)
 
     # -- cutting: the reaper's deadlines and eviction end a task --------------
 
@@ -737,7 +738,7 @@ class Server:
             self._try_send(c, 408, "request not received in time")
         elif cut == _HANDLER:
             stats.timed_out += 1
-            req = c.head.request
+            req = c.slot.request
             self.log.warning("handler timed out: %s %s", req.method, req.path)
             self._try_send(c, 503, "handler timed out")
         elif cut == _WRITE or cut == _STREAM:
@@ -800,7 +801,7 @@ class Server:
                     d = c.deadline
                     if d is not None and ticks_diff(d, now) <= 0:
                         self._cut(c, c.phase)
-                    elif c.head is None or c.cut is not None or c.phase == _STREAM:
+                    elif c.slot is None or c.cut is not None or c.phase == _STREAM:
                         pass
                     elif c.phase == _WRITE:
                         self._shed_if_stalled(c, now, crowded)

@@ -85,9 +85,9 @@ def heap(req):
     # clients with large heads (the slot keeps what it grew to): heap that
     # is bounded (MAX_HEAD per slot), not leaked. Reported so a test can
     # tell the two apart.
-    heads = [head for head in server._pool] + [c.head for c in server._conns if c.head is not None]
+    slots = [slot for slot in server._pool] + [c.slot for c in server._conns if c.slot is not None]
     return {"used": gc.mem_alloc(), "free": gc.mem_free(), "active": server.active,
-            "head_buffers": sum(len(head.buf) for head in heads)}
+            "head_buffers": sum(len(slot.buf) for slot in slots)}
 
 
 _hog = [None]  # a chain of [previous, chunk]: no list that must grow
