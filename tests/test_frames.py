@@ -35,6 +35,7 @@ REQUEST_PATH = {
     "router.py": ["Router.match"],
     "response.py": ["Response.head", "Response.in_memory", "Response.kept"],
     "log.py": ["_Logger.isEnabledFor", "_Logger.info"],
+    "aio.py": ["unsent"],
 }
 
 

@@ -2,6 +2,10 @@
 # a socket that is not a stream (a listening or a UDP socket), writing that
 # pauses when the network stack is out of memory, and closing at once.
 # MIT license
+#
+# The only module that touches asyncio's internals (the Stream's socket `s`
+# and its kept output `out_buf`, the I/O queue): the rest of the server uses
+# these functions, so a change in MicroPython's asyncio is met here.
 
 from micropython import const
 import asyncio
@@ -46,6 +50,19 @@ async def drain(c):
         else:
             await asyncio.sleep_ms(_NO_MEMORY_PAUSE_MS)
     stream.out_buf = b""
+
+
+def unsent(stream):
+    """How many bytes written to the Stream its socket has not taken yet
+    (Stream.write keeps them; drain() hands them over)."""
+    return len(stream.out_buf)
+
+
+def write_now(stream, data):
+    """One write straight to the socket, past what the Stream keeps, never
+    awaited: a last answer before closing. What the socket does not take
+    at once is lost. Raises OSError as the socket's write does."""
+    return stream.s.write(data)
 
 
 _poller = None  # for has_input, made at its first use

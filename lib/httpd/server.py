@@ -31,8 +31,9 @@ from time import ticks_add, ticks_diff, ticks_ms
 
 from . import defaults, log, origin
 from .head import Head
-from .aio import SO_LINGER, SO_RECLAIMABLE, abort as _abort, close as _close, drain as _drain, forget_wait
-from .aio import NOT_READING, SILENT, has_input as _has_input, reclaimable as _reclaimable, wait_readable
+from .aio import NOT_READING, SILENT, SO_LINGER, SO_RECLAIMABLE, forget_wait, wait_readable
+from .aio import abort as _abort, close as _close, drain as _drain, has_input as _has_input
+from .aio import reclaimable as _reclaimable, unsent as _unsent, write_now as _write_now
 from .response import TEXT, Response
 from .status import HTTPError
 
@@ -413,7 +414,7 @@ class Server:
             keep = req.keep_alive and not resp.close and not self.closing and resp.status < 500
             if not self._queue(c, resp, keep):
                 keep = await self._send(c, resp, keep)
-            elif stream.out_buf:  # the socket took part of it: wait for the rest
+            elif _unsent(stream):  # the socket took part of it: wait for the rest
                 c.wait(_WRITE, self.write_timeout_ms)
                 await _drain(c)
             stats.requests += 1
@@ -599,7 +600,7 @@ class Server:
         s = c.stream
         s.write(data)
         c.unconfirmed += len(data)
-        if s.out_buf:
+        if _unsent(s):
             await _drain(c)
 
     async def _stream(self, c, source, chunked):
@@ -697,7 +698,7 @@ class Server:
             # the browser sees an answer that is over, not a broken one (an
             # EventSource asks again after its retry time); then a FIN.
             try:
-                victim.stream.s.write(_LAST_CHUNK)
+                _write_now(victim.stream, _LAST_CHUNK)
             except OSError:
                 pass
         # The victim is suspended in a read or a wait; cancelling it there means
@@ -749,7 +750,7 @@ class Server:
         # A last answer before closing: one non-blocking write, never awaited.
         r = Response.error(status, detail)
         try:
-            c.stream.s.write(r.head() + _CLOSE + r.body)
+            _write_now(c.stream, r.head() + _CLOSE + r.body)
         except OSError:
             pass
 
@@ -761,12 +762,12 @@ class Server:
         if self._refusing >= _MAX_REFUSING:
             # (The accept task keeps this from happening; if it does, the
             # answer is still given, just not waited for.)
-            c.stream.s.write(self._busy)
+            _write_now(c.stream, self._busy)
             return
         self._refusing += 1
         try:
             c.stream.write(self._busy)
-            if c.stream.out_buf:  # the stack is short of memory: give it a moment
+            if _unsent(c.stream):  # the stack is short of memory: give it a moment
                 c.wait(_WRITE, self.write_timeout_ms)
                 await _drain(c)
             await self._linger(c)
