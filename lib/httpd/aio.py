@@ -11,7 +11,6 @@ from micropython import const
 import asyncio
 import select
 import socket
-from time import ticks_ms
 
 _NO_MEMORY_PAUSE_MS = const(20)  # a write the stack refused for want of memory is tried again after this
 
@@ -27,14 +26,18 @@ def wait_writable(sock):
     yield asyncio.core._io_queue.queue_write(sock)  # pyright: ignore[reportAttributeAccessIssue]
 
 
-async def drain(c):
+async def drain(stream, moved, arg):
     """Stream.drain(), except when the socket is writable but takes nothing:
     lwIP out of memory for queued output (our firmware's modlwip says EAGAIN
     then, instead of blocking for up to 10 s). Stream.drain() would retry at
     once, forever, a busy loop starving every other task; this pauses. The
-    caller's write deadline bounds the whole; c.since says when the output
-    last moved (a stalled connection may be evicted)."""
-    stream = c.stream
+    caller's write deadline bounds the whole.
+
+    Each time the socket takes some of the output, moved(arg) is called:
+    the caller's record that its peer reads. It comes while drain still
+    waits (a value returned at the end would be too late for a server that
+    tells a slow reader from a stalled one meanwhile), and costs no heap: a
+    plain function and its argument, not a closure or a bound method."""
     buf = stream.out_buf
     mv = memoryview(buf)
     off = 0
@@ -44,9 +47,7 @@ async def drain(c):
         n = stream.s.write(mv[off:])
         if n:
             off += n
-            c.since = ticks_ms()
-            if c.reclaimable:  # it reads again: no longer a stalled writer
-                c.reclaimable = reclaimable(stream, 0)
+            moved(arg)
         else:
             await asyncio.sleep_ms(_NO_MEMORY_PAUSE_MS)
     stream.out_buf = b""

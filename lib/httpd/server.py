@@ -158,6 +158,14 @@ class _Conn:
         self.since = ticks_ms()
         self.deadline = ticks_add(self.since, timeout_ms)
 
+    def moved(self):
+        """Some of the output went out (aio.drain calls this): the peer
+        reads. `since` says when it last did (a stalled writer may be given
+        up: _over_grace)."""
+        self.since = ticks_ms()
+        if self.reclaimable:  # it reads again: no longer a stalled writer
+            self.reclaimable = _reclaimable(self.stream, 0)
+
 
 class _Settings:
     """Each setting's value: config's, else the core's default. (Read as
@@ -416,7 +424,7 @@ class Server:
                 keep = await self._send(c, resp, keep)
             elif _unsent(stream):  # the socket took part of it: wait for the rest
                 c.wait(_WRITE, self.write_timeout_ms)
-                await _drain(c)
+                await _drain(stream, _Conn.moved, c)
             stats.requests += 1
             if self.access_log:
                 self._log_request(req, resp.status, ticks_diff(ticks_ms(), c.started))
@@ -601,7 +609,7 @@ class Server:
         s.write(data)
         c.unconfirmed += len(data)
         if _unsent(s):
-            await _drain(c)
+            await _drain(s, _Conn.moved, c)
 
     async def _stream(self, c, source, chunked):
         # Between pieces the source may wait (for an event, a timer) up to the
@@ -769,7 +777,7 @@ class Server:
             c.stream.write(self._busy)
             if _unsent(c.stream):  # the stack is short of memory: give it a moment
                 c.wait(_WRITE, self.write_timeout_ms)
-                await _drain(c)
+                await _drain(c.stream, _Conn.moved, c)
             await self._linger(c)
         finally:
             self._refusing -= 1
