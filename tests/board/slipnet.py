@@ -35,6 +35,14 @@ def up(uart_id=0, baud=BAUD, local="192.0.2.2", remote="192.0.2.1"):
     uart = machine.UART(uart_id, baudrate=baud, timeout=0, timeout_char=0,
                         rxbuf=_RXBUF, txbuf=_TXBUF)
     _slip = lwip.slip(uart, local, remote)
+    # A Pico W's radio driver hands packets to lwIP from an interrupt, whatever
+    # Python is doing. Here the UART's receive-idle interrupt schedules the
+    # same at once, between two bytecodes of whatever runs: waiting for the
+    # event loop to reach poll() below delayed the ACKs of a busy board by
+    # seconds (lwIP resent after its 3 s timeout, and the write deadline cut
+    # connections whose peers had read everything). poll() stays, for bytes
+    # that arrive while a handler runs.
+    uart.irq(_received, machine.UART.IRQ_RXIDLE)
     rx = asyncio.StreamReader(uart)
 
     async def poll():
@@ -47,6 +55,10 @@ def up(uart_id=0, baud=BAUD, local="192.0.2.2", remote="192.0.2.1"):
             lwip.callback()
 
     return poll
+
+
+def _received(_):
+    lwip.callback()
 
 
 def start(**kw):

@@ -11,7 +11,8 @@
  * crossing its trigger level, not while the level holds).
  *
  * rp2040js's 32-byte RX FIFO drops whatever does not fit, so received bytes
- * wait in a host queue and enter the FIFO only while it has room.
+ * wait in a host queue and enter the FIFO only while it has room. The receive
+ * timeout interrupt, which rp2040js lacks, is raised when the line goes idle.
  *
  * send(bytes) queues bytes for the board; onTx(Buffer) gets what it sent.
  */
@@ -48,14 +49,27 @@ export function patchUart(mcu, uart, onTx) {
     mcu.setInterrupt(this.irq, !!(this.interruptStatus & this.interruptMask));
   };
 
+  // Receive timeout (the PL011's RT interrupt, machine.UART.IRQ_RXIDLE):
+  // rp2040js never raises it. Raised here once the line has been idle for
+  // 32 bit times after bytes came, so a handler hears of each burst.
+  const RTINTR = 1 << 6;
+  const idle = mcu.clock.createAlarm(() => {
+    uart.interruptStatus |= RTINTR;
+    uart.checkInterrupts();
+  });
+  const idleNanos = () => (32 * 1e9) / (uart.baudRate || 115200);
+
   function fill() {
     // Only once the firmware has enabled the UART: a disabled one would lose them.
     if (!uart.enabled) return;
+    let fed = false;
     while (rxQueue.length && !uart.rxFIFO.full) {
       const buf = rxQueue[0];
       uart.feedByte(buf[rxOff++]);
+      fed = true;
       if (rxOff >= buf.length) { rxQueue.shift(); rxOff = 0; }
     }
+    if (fed) idle.schedule(idleNanos());
   }
   // Refill as soon as the firmware empties the FIFO, so a burst flows at the
   // speed the firmware reads, not at the speed of our main loop.
