@@ -84,11 +84,14 @@ def wait_match(page, selector, pattern, timeout=5000):
         arg=[selector, pattern], timeout=timeout)
 
 
-def wait_text(page, selector, text, timeout=5000):
+def wait_text(page, selector, text, timeout=15000):
     """Wait until the element's text is `text`, through page loads: a wait
     started in a page that a form post then replaces can miss the new one
     (seen: the new page showed the text, the wait ran out), so it is asked
-    again, in the page there is then, until `timeout` ms have passed."""
+    again, in the page there is then, until `timeout` ms have passed. (A page
+    viewed while another connection is open asks for live values only after
+    its poll interval, up to 6 s and its spread: "Live" within 5 s failed
+    once on a machine busy with a CPU hog and another test run.)"""
     from playwright.sync_api import Error
 
     until = time.monotonic() + timeout / 1000
