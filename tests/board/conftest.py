@@ -42,6 +42,17 @@ _seen = set()  # the board tests run or skipped
 _skipped = {}  # reason: how many board tests it skipped
 
 
+def pytest_collection_modifyitems(config, items):
+    # An image is built in the setup of the first test that needs it: minutes,
+    # and more on a busy machine (the suite's 300 s per test ran out in a
+    # clean-clone .ci/run beside a CPU hog and a second run). The build has a
+    # bound of its own (_ensure_image); the suite's timeout bounds each test.
+    here = pathlib.Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(float(config.getini("timeout")), func_only=True))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
