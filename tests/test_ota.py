@@ -55,6 +55,12 @@ class Board:
         # wifi: the Pico W's network stand-in (tests/stubs) with saved
         # credentials, each start joining as FAKE_WIFI says (self.wifi).
         self.wifi = wifi
+        # What the process prints as the board resets: the stand-in's
+        # machine.reset(), or the host's (lib/board/pc.py).
+        self.reset_line = "reset requested"
+        if wifi is not None:
+            (self.flash / "wifi.json").write_text(json.dumps({"ssid": "home", "password": "secret-pass-123"}))
+            self.reset_line = "FAKE machine: reset"
         for name in ("boot.py", "main.py", "config.py"):
             shutil.copy(ROOT / name, self.flash / name)
         if token_in_config:  # the board's own config.py sets the token (not the environment)
@@ -74,7 +80,6 @@ class Board:
     def start(self, listen=True):
         path, env = ("lib", "."), None
         if self.wifi is not None:
-            (self.flash / "wifi.json").write_text(json.dumps({"ssid": "home", "password": "secret-pass-123"}))
             path, env = (str(ROOT / "tests" / "stubs"), "lib", "."), {"FAKE_WIFI": self.wifi}
         self.proc = ServerProcess(script=FIRMWARE, settings=self.settings, cwd=self.flash, path=path, env=env,
                                   port=self.port, start_timeout=20, interpreter=board_word_size())
@@ -177,7 +182,7 @@ def send(b, files, label, lines=None, token=TOKEN, settings=False):
 
 def restart_after_switch(b, listen=True, timeout=10):
     out = b.wait_exit(timeout)  # board.reset() on the host stand-in ends the process
-    assert "reset requested" in out
+    assert b.reset_line in out
     b.start(listen)
 
 
@@ -386,11 +391,10 @@ def test_a_version_that_does_not_join_the_wifi_is_rolled_back_by_its_trial(board
     b = board(settings=FAST_WIFI, wifi="ok").start()
     assert b.update_report()["mode"] == "base"
     send(b, version(tmp_path, "C"), "C")
-    assert "FAKE machine: reset" in b.wait_exit()  # (the stand-in's machine.reset())
-    b.wifi = "wrong_password"
-    b.start()
+    b.wifi = "wrong_password"  # (for the next start)
+    restart_after_switch(b)
     b.proc.wait_for_log(r"starting the setup portal")
-    assert "FAKE machine: reset" in b.wait_exit()  # the trial fails: the board restarts
+    assert b.reset_line in b.wait_exit()  # the trial fails: the board restarts
     b.wifi = "ok"
     b.start()
     assert b.label() == "base"
@@ -403,8 +407,7 @@ def test_an_update_sent_through_the_setup_portal_is_kept_in_the_portal(board, tm
     b = board(settings=FAST_WIFI, wifi="wrong_password").start()
     b.proc.wait_for_log(r"starting the setup portal")
     send(b, version(tmp_path, "C"), "C")
-    assert "FAKE machine: reset" in b.wait_exit()
-    b.start()
+    restart_after_switch(b)
     b.proc.wait_for_log(r"starting the setup portal")
     assert b.label() == "C"
     b.wait_confirmed()

@@ -40,8 +40,8 @@ def up(uart_id=0, baud=BAUD, local="192.0.2.2", remote="192.0.2.1"):
     # same at once, between two bytecodes of whatever runs: waiting for the
     # event loop to reach poll() below delayed the ACKs of a busy board by
     # seconds (lwIP resent after its 3 s timeout, and the write deadline cut
-    # connections whose peers had read everything). poll() stays, for bytes
-    # that arrive while a handler runs.
+    # connections whose peers had read everything). poll() stays, for a
+    # burst whose interrupt found MicroPython's scheduler queue full.
     uart.irq(_received, machine.UART.IRQ_RXIDLE)
     rx = asyncio.StreamReader(uart)
 
