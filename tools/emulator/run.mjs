@@ -130,17 +130,20 @@ const CYCLE_NS = 8; // 125 MHz
 const wallNanos = () => (performance.now() - bootWall) * 1e6;
 
 // RUNNER_STATS=1: every 5 s, how fast the core executes, and how busy it was:
-// the share of wall time it ran (not asleep), and its speed while it ran
-// (below a quiet machine's 12-23 M/s, the host's CPU is short).
-const stats = { instructions: 0, cycles0: 0, wall0: performance.now(), busyMs: 0 };
+// the share of wall time it ran, the share it slept (WFI/WFE: the firmware
+// had nothing to do), the rest the host did not run this process (its CPU is
+// short) or carried bytes; and its speed while it ran (below a quiet
+// machine's 12-23 M/s, the host's CPU is short too).
+const stats = { instructions: 0, cycles0: 0, wall0: performance.now(), busyMs: 0, asleepMs: 0, asleepSince: 0 };
 if (process.env.RUNNER_STATS) {
   setInterval(() => {
     const wall = (performance.now() - stats.wall0) / 1000;
     const busy = stats.busyMs / 1000;
     log(`stats: ${(stats.instructions / wall / 1e6).toFixed(1)} M instructions/s, ` +
         `${(mcu.core.cycles - stats.cycles0) / wall / 1e6 | 0} M cycles/s, ` +
-        `busy ${(100 * busy / wall).toFixed(0)}% at ${(stats.instructions / Math.max(busy, 1e-3) / 1e6).toFixed(1)} M/s`);
-    Object.assign(stats, { instructions: 0, cycles0: mcu.core.cycles, wall0: performance.now(), busyMs: 0 });
+        `busy ${(100 * busy / wall).toFixed(0)}% at ${(stats.instructions / Math.max(busy, 1e-3) / 1e6).toFixed(1)} M/s, ` +
+        `asleep ${(100 * stats.asleepMs / 1000 / wall).toFixed(0)}%`);
+    Object.assign(stats, { instructions: 0, cycles0: mcu.core.cycles, wall0: performance.now(), busyMs: 0, asleepMs: 0 });
   }, 5000).unref();
 }
 let timer = null;
@@ -151,6 +154,10 @@ function wake() {
 
 function run() {
   timer = null;
+  if (stats.asleepSince) {
+    stats.asleepMs += performance.now() - stats.asleepSince;
+    stats.asleepSince = 0;
+  }
   const sliceEnd = performance.now() + 20; // then let node handle I/O
   const { clock } = mcu;
   for (;;) {
@@ -183,7 +190,11 @@ function run() {
       const ahead = next - wallNanos();
       if (ahead > 0) {
         const ms = Math.min(ahead / 1e6, 50);
-        if (ms >= 1) { timer = setTimeout(run, ms); return; }
+        if (ms >= 1) {
+          timer = setTimeout(run, ms);
+          stats.asleepSince = performance.now();
+          return;
+        }
         if (performance.now() > sliceEnd) { setImmediate(run); return; }
         continue; // due within a millisecond: spin
       }
