@@ -176,7 +176,7 @@ def index(dashboard, request):
     # the server never sees): the script asks for live values only after
     # the polling interval (these are fresh), and this connection is not
     # kept, so the next browser gets it. Alone, it opens its stream at once.
-    poll = hub.next_poll_ms(True) if app.server.open > 1 or hub.polls() else 0
+    poll = hub.next_poll_ms() if app.server.open > 1 or hub.polls() else 0
     body = _BODY % (
         "on" if on else "off",
         hub.retry_ms,

@@ -18,10 +18,11 @@
 #   `retry: N`, and the answer ends:
 #   EventSource asks again by itself N ms later, on a connection of its own.
 #   N adapts to how many pages poll (about _POLLS_PER_S answers a second,
-#   never below poll_ms nor above _POLL_MAX_MS), so any number of pages see
-#   values a few seconds old while sharing the connections in time. A
-#   stream open when the server becomes crowded (`crowded`, a function)
-#   ends the same way after its next event.
+#   never below poll_ms nor above _POLL_MAX_MS, the longest while the
+#   server is or was just crowded), so any number of pages see values a few
+#   seconds old while sharing the connections in time. A stream open when
+#   the server becomes crowded (`crowded`, a function) ends the same way
+#   after its next event.
 # - otherwise (the log page, whose events are not a state to sample): the
 #   oldest stream is told to reconnect later (retry: backoff_ms) and ends.
 
@@ -29,7 +30,7 @@ from micropython import const
 import asyncio
 import gc
 
-from time import ticks_diff, ticks_ms
+from time import ticks_add, ticks_diff, ticks_ms
 
 from .response import EVENT_STREAM, Response
 
@@ -38,6 +39,9 @@ _HEARTBEAT = b": heartbeat\n\n"
 _NO_STORE = [("Cache-Control", "no-store")]
 _POLLS_PER_S = const(3)  # polled answers a second the interval aims at, all pages together
 _POLL_MAX_MS = const(6000)  # the longest interval: values stay well under 10 s old
+# A crowd seen this recently is taken to be still there: its pages are still
+# loading while the connections free up for a moment now and then.
+_CROWD_MEMORY_MS = const(5000)
 
 
 class _Listener:
@@ -63,6 +67,8 @@ class EventHub:
         self._interval = poll_ms or 0  # the polling pages' current interval
         self._asked = 0  # polled answers since _since
         self._since = ticks_ms()
+        self._crowd_at = ticks_add(self._since, -_CROWD_MEMORY_MS)  # when the server was last seen crowded
+        self._told = self._interval  # the interval the last poll was told
 
     @property
     def count(self):
@@ -152,18 +158,23 @@ class EventHub:
         """Whether a page that asks now gets a single answer, not a stream."""
         return self.poll_ms is not None and (len(self._listeners) >= self.max_streams or self.is_crowded())
 
-    def next_poll_ms(self, page=False):
+    def next_poll_ms(self):
         """How long a polling page waits before it asks again: the interval,
-        plus a spread so that pages which loaded together do not ask together.
-        A `page` rendered with current values counts as an answer (the
-        dashboard's page says this to its script, so a crowd loading the page
-        does not also open its live values at once); while the server is
-        crowded its first wait is the longest, which leaves the connections
-        to the pages still loading."""
+        plus a spread so that pages which loaded together do not ask together
+        (a page rendered with current values counts as an answer: the
+        dashboard's page tells its script this wait, so a crowd loading the
+        page does not also ask for its live values at once). While the server
+        is crowded, or was within _CROWD_MEMORY_MS, the interval is the
+        longest: the connections go to the pages still loading, not to pages
+        whose values are a few seconds old. _mode() then tells that interval."""
         interval = self.poll_interval()
-        if page and self.is_crowded():
+        now = ticks_ms()
+        if self.is_crowded():
+            self._crowd_at = now
+        if ticks_diff(now, self._crowd_at) < _CROWD_MEMORY_MS:
             interval = _POLL_MAX_MS
-        return interval + ticks_diff(ticks_ms(), self._since) % (interval // 4 + 1)
+        self._told = interval
+        return interval + ticks_diff(now, self._since) % (interval // 4 + 1)
 
     def _once(self, first):
         """Beyond max_streams: the events of `first` now, and when to ask again."""
@@ -177,8 +188,9 @@ class EventHub:
         return r
 
     def _mode(self):
-        """The event telling a page it polls, and how often (mode: poll N)."""
-        return format_event("mode", "poll %d" % self._interval).encode()
+        """The event telling a page it polls, and how often (mode: poll N):
+        the interval of the last next_poll_ms()."""
+        return format_event("mode", "poll %d" % self._told).encode()
 
     def poll_interval(self):
         """How long a polling page waits between answers: about one answer
