@@ -77,8 +77,10 @@ def set_led(port, on):
     assert r.status == 200, r
 
 
-def wait_match(page, selector, pattern, timeout=5000):
-    """Wait until the element's text matches the JavaScript regex `pattern`."""
+def wait_match(page, selector, pattern, timeout=15000):
+    """Wait until the element's text matches the JavaScript regex `pattern`.
+    (15 s as wait_text: a page told "Offline" within 5 s of its board going
+    away failed once in a clean-clone .ci/run beside a CPU hog.)"""
     page.wait_for_function(
         "([s, p]) => new RegExp(p).test(document.querySelector(s).textContent)",
         arg=[selector, pattern], timeout=timeout)
