@@ -1,11 +1,19 @@
 # The board layer: the one module of the application that touches the Pico W's
-# hardware (onboard LED, on-chip temperature sensor, identity, reset cause,
-# watchdog). On a port without that hardware (the unix port behind `make run`)
-# a stand-in with the same interface (board/pc.py, imported only there)
-# keeps the LED state in memory and reports a plausible temperature.
+# or Pico 2 W's hardware (onboard LED, on-chip temperature sensor, identity,
+# reset cause, watchdog). On a port without that hardware (the unix port
+# behind `make run`) a stand-in with the same interface (board/pc.py,
+# imported only there) keeps the LED state in memory and reports a plausible
+# temperature.
 # MIT license
+#
+# The two boards differ here in one register only: the watchdog's. Their LED
+# (through the same CYW43439), temperature sensor (ADC 4, the same formula)
+# and MicroPython's watchdog (8388 ms at most on both) are alike.
+
+import sys
 
 import machine  # every port has one; the unix port's has no Pin, ADC or WDT
+from micropython import const
 from time import ticks_diff, ticks_ms
 
 _RESET_CAUSES = (
@@ -16,12 +24,24 @@ _RESET_CAUSES = (
     ("DEEPSLEEP_RESET", "deep sleep"),
 )
 
-# RP2040 watchdog control register; bit 30 enables the watchdog. MicroPython
-# has no way to stop a started WDT, but a user who presses Ctrl-C must get a
-# REPL that is not reset 8 s later, so we clear the bit ourselves.
-_RP2040_WATCHDOG_CTRL = 0x40058000
-_WATCHDOG_ENABLE = 1 << 30
-WATCHDOG_MAX_MS = 8388  # the RP2040's longest watchdog timeout
+# The watchdog's control register; bit 30 enables it. MicroPython has no way
+# to stop a started WDT, but a user who presses Ctrl-C must get a REPL that is
+# not reset 8 s later, so we clear the bit ourselves. The RP2350 has it
+# elsewhere (its 0x40058000 is the USB PLL's).
+_RP2040_WATCHDOG_CTRL = const(0x40058000)
+_RP2350_WATCHDOG_CTRL = const(0x400D8000)
+_WATCHDOG_ENABLE = const(1 << 30)
+WATCHDOG_MAX_MS = 8388  # MicroPython's longest watchdog timeout on both chips (0xffffff / 2 us)
+
+# 'Raspberry Pi Pico 2 W with RP2350' on a Pico 2 W ('... with RP2350-RISCV'
+# in RISC-V mode), '... Pico W with RP2040' on a Pico W; a compiler's name on a PC.
+MACHINE = getattr(sys.implementation, "_machine", "")
+RP2350 = "RP2350" in MACHINE
+
+
+def stop_hardware_watchdog():
+    """Stop a started watchdog (boards only: machine.mem32)."""
+    machine.mem32[_RP2350_WATCHDOG_CTRL if RP2350 else _RP2040_WATCHDOG_CTRL] &= ~_WATCHDOG_ENABLE
 
 # The onboard LED is wired to the wireless chip (CYW43439), not to the RP2040.
 # When that chip does not answer (a faulty board, an emulator), the driver
@@ -55,12 +75,14 @@ _TEMP_PER_COUNT = 3.3 / 65535 / 8 / 0.001721
 
 
 class PicoW:
-    """The real board."""
+    """The real board: a Pico W or a Pico 2 W."""
 
-    name = "Raspberry Pi Pico W"
     has_watchdog = True
 
     def __init__(self):
+        # 'Raspberry Pi Pico 2 W' and 'RP2350', from MicroPython's own name of
+        # the board it was built for.
+        self.name, _, self.chip = MACHINE.partition(" with ")
         # True, or False for a board whose wireless chip does not answer: then
         # it has no Wi-Fi, and the LED pin is never touched again.
         self.wifi_chip = wireless_chip_answers()
@@ -105,7 +127,7 @@ class PicoW:
 
     def stop_watchdog(self):
         if self._wdt is not None:
-            machine.mem32[_RP2040_WATCHDOG_CTRL] &= ~_WATCHDOG_ENABLE
+            stop_hardware_watchdog()
             self._wdt = None
 
     def reset(self):

@@ -11,6 +11,7 @@ class HostStandIn:
     """The same interface on a computer: nothing here touches hardware."""
 
     name = "MicroPython unix port (host stand-in)"
+    chip = None  # no microcontroller's
     has_watchdog = False
     wifi_chip = None  # this port has no such chip (not a fault, unlike False)
 

@@ -122,7 +122,7 @@ def _start_guard():
         return
     from time import ticks_add, ticks_diff, ticks_ms
 
-    wdt = WDT(timeout=8388)  # the RP2040's longest
+    wdt = WDT(timeout=8388)  # MicroPython's longest, on the RP2040 and the RP2350
     _until = ticks_add(ticks_ms(), _TRIAL_MS)
 
     def feed(_):
@@ -139,6 +139,6 @@ def _stop_guard(keep_watchdog):
     _guard.deinit()
     _guard = None
     if not keep_watchdog:  # the application does not feed it: turn it off
-        import machine
+        from board import stop_hardware_watchdog  # (each chip has its register)
 
-        machine.mem32[0x40058000] &= ~(1 << 30)  # RP2040 watchdog CTRL, ENABLE
+        stop_hardware_watchdog()
