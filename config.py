@@ -45,7 +45,7 @@ EVENT_HEARTBEAT_MS = 5000  # comment sent on a quiet stream so it stays open; be
 STATUS_INTERVAL_MS = 2000  # status pushed to open streams this often; no work while none is open
 
 # -- Watching the board: /logs, /api/logs, /metrics, the crash record, history ---
-LOG_RING_BYTES = 2048  # the last log lines kept in RAM for /logs and /api/logs; bounded so a chatty log cannot eat the heap
+LOG_RING_BYTES = None  # the last log lines kept in RAM for /logs and /api/logs, bounded so a chatty log cannot eat the heap; None: 2048 on a Pico W, 8192 on a Pico 2 W
 CRASH_FILE = "crash.txt"  # where the last crash (reason, traceback, log lines) is written, once per crash; at most 3 KB
 HISTORY_INTERVAL_MS = 60000  # the dashboard's charts take a sample this often; 0 turns sampling off
 HISTORY_SAMPLES = 60  # samples kept (60 x 60 s = the last hour); fixed arrays, 10 bytes a sample
