@@ -4,8 +4,9 @@
 #                a reset, so make ota HOST=127.0.0.1 PORT=8080 works against it (TOKEN=, FRESH=1, FLASH=)
 #   make test    set up and run the whole test suite (also against the .mpy build, and the
 #                firmware image in the RP2040 emulator: see make test-board)
-#   make firmware build the Pico W image build/firmware/picow-server-VERSION.uf2 (MICROPY_SRC=)
-#   make flash   copy that image onto a Pico W in BOOTSEL mode (DRIVE=)
+#   make firmware build the Pico W image build/firmware/picow-server-VERSION-pico_w.uf2, or with
+#                BOARD=RPI_PICO2_W the Pico 2 W's ...-pico2_w.uf2 (MICROPY_SRC=)
+#   make flash   copy the image of the board in BOOTSEL mode onto it, built first if needed (DRIVE=)
 #   make test-board  the tests of the firmware image in the emulator, through the board's own lwIP
 #   make soak    60 s of mixed abusive and normal traffic against the server
 #   make check   type-check the code that runs on the board against the Pico W's API (pyright + stubs)
@@ -47,8 +48,12 @@ YES ?=
 MICROPY_SRC ?= $(firstword $(wildcard $(abspath ../shared/micropython)))
 export MICROPY_SRC
 DRIVE ?=
+# The board of make firmware: RPI_PICO_W (Pico W, RP2040) or RPI_PICO2_W (Pico 2 W, RP2350).
+BOARD ?= RPI_PICO_W
 FW_VERSION := $(shell sed -n 's/^VERSION = "\(.*\)"/\1/p' lib/app/__init__.py)
-FIRMWARE := build/firmware/picow-server-$(FW_VERSION).uf2
+FIRMWARE_PICO_W := build/firmware/picow-server-$(FW_VERSION)-pico_w.uf2
+FIRMWARE_PICO2_W := build/firmware/picow-server-$(FW_VERSION)-pico2_w.uf2
+FIRMWARE := $(if $(filter RPI_PICO2_W,$(BOARD)),$(FIRMWARE_PICO2_W),$(if $(filter RPI_PICO_W,$(BOARD)),$(FIRMWARE_PICO_W),unknown-board))
 FW_SOURCES := $(shell find lib www firmware -type f -not -path '*/__pycache__/*') \
 	boot.py main.py config.py tools/firmware.py
 EMULATOR := tools/emulator/node_modules/.ready
@@ -74,7 +79,8 @@ UNIX32 := build/mp/unix32/micropython
 UNIX32_FROZEN := build/mp/unix32/micropython-frozen
 MPY_CROSS32 := $(abspath build/mp/unix32/mpy-cross)
 
-.PHONY: help setup run run-board test test-board firmware flash soak check bench build deploy ota deps repl wipe package clean unix32
+.PHONY: help setup run run-board test test-board firmware unknown-board flash soak check bench build deploy ota deps \
+	repl wipe package clean unix32
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -155,9 +161,17 @@ $(EMULATOR): tools/emulator/package.json tools/emulator/package-lock.json
 
 firmware: $(FIRMWARE)
 
+unknown-board:
+	@echo "error: BOARD=$(BOARD): make firmware builds BOARD=RPI_PICO_W (Pico W) or BOARD=RPI_PICO2_W (Pico 2 W)" >&2
+	@exit 1
+
 # The toolchain (Debian) and picotool are set up by tools/firmware.py itself.
-$(FIRMWARE): $(FW_SOURCES)
-	$(PYTHON) tools/firmware.py release
+$(FIRMWARE_PICO_W): $(FW_SOURCES)
+	$(PYTHON) tools/firmware.py --board RPI_PICO_W release
+	touch $@
+
+$(FIRMWARE_PICO2_W): $(FW_SOURCES)
+	$(PYTHON) tools/firmware.py --board RPI_PICO2_W release
 	touch $@
 
 unix32: $(UNIX32) $(UNIX32_FROZEN)
@@ -171,8 +185,11 @@ $(UNIX32_FROZEN): $(FW_SOURCES)
 	$(PYTHON) tools/firmware.py unix32-frozen
 	touch $@
 
-flash: $(FIRMWARE)
-	@$(PYTHON) tools/flash.py $(FIRMWARE) $(if $(DRIVE),--drive "$(DRIVE)")
+# The image of the board in BOOTSEL mode (its INFO_UF2.TXT names the chip),
+# built when missing; BOARD=, when given, is checked against it.
+flash:
+	@$(PYTHON) tools/flash.py --dir build/firmware --version $(FW_VERSION) \
+		$(if $(filter command line environment,$(origin BOARD)),--board $(BOARD)) $(if $(DRIVE),--drive "$(DRIVE)")
 
 $(TYPINGS)/.ready: Makefile
 	rm -rf $(TYPINGS)

@@ -30,5 +30,7 @@ module("config.py", base_path="..")
 module("boot.py", base_path="..")
 if not options.custom_main:
     module("main.py", base_path="..")
-# The dashboard's static files as bytes constants (tools/firmware.py makes it).
+# The dashboard's static files as bytes constants, and the image's version
+# (tools/firmware.py makes both).
 module("www_data.py", base_path="../build/firmware/gen")
+module("picow_image.py", base_path="../build/firmware/gen")

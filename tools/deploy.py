@@ -558,7 +558,7 @@ def check(args):
                   "deploy again.)" % portal_words())
     if not info.get("network") and not is_standin(device):
         print("warning: the board has no network module: it cannot join Wi-Fi; the web server "
-              "needs a Pico W (RPI_PICO_W firmware)")
+              "needs a Pico W or Pico 2 W (RPI_PICO_W or RPI_PICO2_W firmware)")
 
     st = info["statvfs"]
     block = st[1] or st[0] or 4096

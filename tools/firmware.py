@@ -1,14 +1,19 @@
-"""Build Pico W firmware images: MicroPython v1.28.0 for RPI_PICO_W with this
-firmware frozen in (make firmware), and the test images the emulator tests
-boot (make test-board).
+"""Build the firmware images: MicroPython v1.28.0 for the Pico W (RPI_PICO_W)
+or the Pico 2 W (RPI_PICO2_W) with this firmware frozen in (make firmware),
+and the test images the emulator tests boot (make test-board).
 
-    python3 tools/firmware.py [IMAGE ...]      default: release
+    python3 tools/firmware.py [--board BOARD] [IMAGE ...]   default: release
 
 Images (build/firmware/):
 
-    release      picow-server-VERSION.uf2 (+ .elf): what users flash. Our
-                 lwIP patches (firmware/patches/lwip/), the whole application
-                 frozen in.
+    release      picow-server-VERSION-pico_w.uf2 (+ .elf), or -pico2_w for
+                 --board RPI_PICO2_W: what users flash. Our lwIP patches
+                 (firmware/patches/lwip/: extmod/modlwip.c and the rp2 port's
+                 lwipopts.h, which both boards share, so they change the same
+                 on both), the whole application frozen in, and the image's
+                 identity (firmware/patches/identity/: picotool info names
+                 the program, its version, the board and MicroPython's).
+    (The test images are for the Pico W only: the emulator is an RP2040.)
     test-ours    test/picow-server-slip.uf2: the release image plus a SLIP
                  link on UART0 (firmware/patches/slip/, tests/board/slipnet.py)
                  so that tests reach the board's own lwIP from the host.
@@ -31,9 +36,9 @@ Where MicroPython comes from (MICROPY_SRC, or --src):
   - a directory holding micropython-1.28.0.tar.gz (and picotool-2.1.1.tar.gz),
     like ../shared/micropython/ in CI; or the tarball itself; or an extracted
     tree (a directory with py/ and ports/rp2/);
-  - nothing: online, a shallow git clone of the v1.28.0 tag and the rp2
-    port's submodules, as MicroPython's own docs build it (pico-sdk then
-    fetches picotool itself).
+  - nothing: online, a shallow git clone of the v1.28.0 tag (checked to be
+    commit e0e9fbb17e) and the rp2 port's submodules, as MicroPython's own
+    docs build it (pico-sdk then fetches picotool itself).
 
 The pristine tree is extracted once (build/mp/src); each patch set gets a
 hard-linked copy of it with its patches applied (build/mp/<patch set>),
@@ -64,6 +69,14 @@ MP_HASH = "e0e9fbb17e"
 MP_DIR = "micropython-" + MP_VERSION
 PICOTOOL_DIR = "picotool-2.1.1"
 MP_GIT = "https://github.com/micropython/micropython.git"
+PROGRAM = "picow-server"
+# The boards: MicroPython's name -> (the image's file name suffix, the board's
+# name). Both have the CYW43439 radio; the Pico 2 W's RP2350 is built in Arm
+# mode (MicroPython's default for the board).
+BOARDS = {
+    "RPI_PICO_W": ("pico_w", "Raspberry Pi Pico W"),
+    "RPI_PICO2_W": ("pico2_w", "Raspberry Pi Pico 2 W"),
+}
 BOARD = "RPI_PICO_W"
 
 # The Debian packages the rp2 build needs: command -> package.
@@ -80,12 +93,13 @@ UNIX_OPTIONS = ("MICROPY_FORCE_32BIT=1", "MICROPY_PY_FFI=0", "MICROPY_PY_BTREE=0
 
 
 class Image:
-    def __init__(self, name, output, patch_sets, manifest, cmake_args=()):
+    def __init__(self, name, output, patch_sets, manifest, cmake_args=(), board=BOARD):
         self.name = name
         self.output = output  # path under OUT, without extension
         self.patch_sets = patch_sets  # folders of firmware/patches, applied in order
         self.manifest = manifest
         self.cmake_args = cmake_args
+        self.board = board
 
 
 def app_version():
@@ -93,14 +107,19 @@ def app_version():
     return m.group(1)
 
 
-def images():
+def release_name(board=BOARD, version=None):
+    """picow-server-VERSION-pico_w (no extension): the file users download."""
+    return "%s-%s-%s" % (PROGRAM, version or app_version(), BOARDS[board][0])
+
+
+def images(board=BOARD):
     slip = ("-DMICROPY_PY_LWIP_SLIP=1",)
     return {
-        "release": Image("release", "picow-server-%s" % app_version(), ("lwip",),
-                         ROOT / "firmware" / "manifest.py"),
-        "test-ours": Image("test-ours", "test/picow-server-slip", ("lwip", "slip"),
+        "release": Image("release", release_name(board), ("identity", "lwip"),
+                         ROOT / "firmware" / "manifest.py", board=board),
+        "test-ours": Image("test-ours", "test/picow-server-slip", ("identity", "lwip", "slip"),
                            ROOT / "tests" / "board" / "manifest.py", slip),
-        "test-stock": Image("test-stock", "test/picow-stock-slip", ("slip",),
+        "test-stock": Image("test-stock", "test/picow-stock-slip", ("identity", "slip"),
                             ROOT / "tests" / "board" / "manifest.py", slip),
     }
 
@@ -143,13 +162,19 @@ def _has_multilib():
 
 
 def _apt_install(need, why):
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+    # As root; or in CI (CI=true) through sudo without a password, as on
+    # GitHub's runners (the release workflow). Elsewhere the user decides.
+    sudo = []
+    if os.geteuid() != 0 and os.environ.get("CI") == "true" and shutil.which("sudo") \
+            and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
+        sudo = ["sudo", "-n", "DEBIAN_FRONTEND=noninteractive"]
+    if (os.geteuid() != 0 and not sudo) or shutil.which("apt-get") is None:
         raise SystemExit("error: %s. Install them (Debian/Ubuntu: sudo apt-get install %s) and run again."
                          % (why, " ".join(need)))
     say("installing %s (Debian)" % " ".join(need))
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    run(["apt-get", "update", "-qq"], env=env)
-    run(["apt-get", "install", "-y", "-qq"] + need, env=env, stdout=subprocess.DEVNULL)
+    run(sudo + ["apt-get", "update", "-qq"], env=env)
+    run(sudo + ["apt-get", "install", "-y", "-qq"] + need, env=env, stdout=subprocess.DEVNULL)
 
 
 def _has_newlib():
@@ -176,7 +201,12 @@ def fetch_sources(src):
         say("no MICROPY_SRC: cloning %s %s with the rp2 submodules (online)" % (MP_GIT, MP_TAG))
         try:
             run(["git", "clone", "-q", "--depth", "1", "--branch", MP_TAG, MP_GIT, str(tree)])
-            run(["make", "-C", str(tree / "ports" / "rp2"), "BOARD=" + BOARD, "submodules"])
+            head = run(["git", "-C", str(tree), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+            if not head.startswith(MP_HASH):  # a tag can be moved: the release builds from this commit only
+                shutil.rmtree(dest, ignore_errors=True)
+                raise SystemExit("error: MicroPython's tag %s is commit %s, not %s" % (MP_TAG, head.strip(), MP_HASH))
+            for board in BOARDS:  # each board's submodules (the same ones today)
+                run(["make", "-C", str(tree / "ports" / "rp2"), "BOARD=" + board, "submodules"])
         except (OSError, subprocess.CalledProcessError):
             shutil.rmtree(dest, ignore_errors=True)
             raise SystemExit("error: could not clone MicroPython %s (no internet here?). Set MICROPY_SRC to "
@@ -267,7 +297,8 @@ def patched_tree(pristine, patch_sets):
 def generate_assets():
     """build/firmware/gen/www_data.py: every file of www/static as bytes
     constants (gzip-compressed when that is smaller), which freezing keeps in
-    flash: the image serves its dashboard from an empty filesystem."""
+    flash: the image serves its dashboard from an empty filesystem. And
+    picow_image.py, the image's version."""
     sys.path.insert(0, str(ROOT / "tools"))
     from build import gzip_bytes
 
@@ -281,11 +312,34 @@ def generate_assets():
         lines.append("    %r: (%r, %r, %r)," % (path.relative_to(static).as_posix(), data,
                                                gz if len(gz) < len(data) else None, etag))
     lines.append("}")
-    GEN.mkdir(parents=True, exist_ok=True)
-    target = GEN / "www_data.py"
-    text = "\n".join(lines) + "\n"
-    if not target.exists() or target.read_text() != text:
-        target.write_text(text)
+    _write_if_changed(GEN / "www_data.py", "\n".join(lines) + "\n")
+    # The image's version, frozen: /api/status and /metrics report it (the
+    # running lib/ may be another, sent over the air: lib/app/__init__.py).
+    _write_if_changed(GEN / "picow_image.py", "# Generated by tools/firmware.py: the version of the image "
+                      "this module is frozen into.\nVERSION = %r\n" % app_version())
+
+
+def generate_identity(image, patch_sets):
+    """What picotool info says of the image: picow_identity.h (one per image
+    and board, in build/firmware/gen/IMAGE-BOARD/), the program's name,
+    version and description (firmware/patches/identity/). Rewritten only when
+    the text changes, so make recompiles nothing else."""
+    version = app_version()
+    suffix, board_name = BOARDS[image.board]
+    description = "%s %s for the %s (%s): MicroPython %s (%s), patches: %s" % (
+        PROGRAM, version, board_name, image.board, MP_TAG, MP_HASH, ", ".join(patch_sets) or "none")
+    header = ("// Generated by tools/firmware.py: what picotool info says of this image.\n"
+              "#define PICOW_PROGRAM_NAME \"%s\"\n#define PICOW_PROGRAM_VERSION \"%s\"\n"
+              "#define PICOW_PROGRAM_DESCRIPTION \"%s\"\n" % (PROGRAM, version, description))
+    where = GEN / ("%s-%s" % (image.name, image.board))
+    _write_if_changed(where / "picow_identity.h", header)
+    return where
+
+
+def _write_if_changed(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
 
 
 # -- the build ---------------------------------------------------------------------------
@@ -302,16 +356,16 @@ def build_image(image, pristine, picotool):
     env.setdefault("SOURCE_DATE_EPOCH", _source_date())
     if picotool is not None:
         env["PICOTOOL_FETCH_FROM_GIT_PATH"] = str(picotool)
-    env.pop("CMAKE_ARGS", None)
-    if image.cmake_args:
-        env["CMAKE_ARGS"] = " ".join(image.cmake_args)  # the rp2 Makefile appends its own
-    build_dir = "build-" + image.name
+    identity = generate_identity(image, [p for p in image.patch_sets if p != "identity"])
+    # (the rp2 Makefile appends its own; read when CMake configures a new build folder)
+    env["CMAKE_ARGS"] = " ".join(image.cmake_args + ("-DPICOW_IDENTITY_DIR=%s" % identity,))
+    build_dir = "build-%s-%s" % (image.name, image.board)
     # mpy-cross first, on its own: the rp2 build would make it with our
     # BUILD= passed down, in the wrong folder.
     if not (tree / "mpy-cross" / "build" / "mpy-cross").exists():
         run(["make", "-s", "-C", str(tree / "mpy-cross"), "-j%d" % _jobs()], stdout=subprocess.DEVNULL)
-    say("building %s (%s)" % (image.name, ", ".join(image.patch_sets) or "stock"))
-    run(["make", "-s", "-C", str(tree / "ports" / "rp2"), "-j%d" % _jobs(), "BOARD=" + BOARD,
+    say("building %s for %s (%s)" % (image.name, image.board, ", ".join(image.patch_sets) or "stock"))
+    run(["make", "-s", "-C", str(tree / "ports" / "rp2"), "-j%d" % _jobs(), "BOARD=" + image.board,
          "BUILD=" + build_dir, "FROZEN_MANIFEST=%s" % image.manifest], env=env,
         stdout=subprocess.DEVNULL)
     out = OUT / image.output
@@ -373,15 +427,19 @@ def _source_date():
 
 
 def main(argv=None):
-    known = images()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     unix = ("unix32", "unix32-frozen")
-    ap.add_argument("images", nargs="*", default=["release"], choices=sorted(known) + list(unix) + [[]],
+    ap.add_argument("images", nargs="*", default=["release"], choices=sorted(images()) + list(unix) + [[]],
                     help="which images (default: release)")
+    ap.add_argument("--board", default=BOARD, choices=sorted(BOARDS),
+                    help="the board of the release image (default: %s)" % BOARD)
     ap.add_argument("--src", default=os.environ.get("MICROPY_SRC", ""),
                     help="MicroPython sources: a bundle directory, a tarball or a tree (default: MICROPY_SRC, else git)")
     args = ap.parse_args(argv)
+    known = images(args.board)
     names = args.images or ["release"]
+    if args.board != BOARD and any(n.startswith("test-") for n in names):
+        raise SystemExit("error: the test images are for %s only (the emulator is an RP2040)" % BOARD)
     boards = [n for n in names if n not in unix]
     if boards:
         ensure_toolchain()

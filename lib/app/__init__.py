@@ -45,12 +45,26 @@ class Uptime:
         return self._ms // 1000
 
 
+def image_version():
+    """The version of the firmware image this runs on (tools/firmware.py
+    freezes it as picow_image), or None: stock MicroPython (make deploy) or a
+    PC. Not VERSION: a version sent over the air runs on the image it found.
+    The module is forgotten: its string stays in flash, nothing on the heap."""
+    try:
+        from picow_image import VERSION as image  # pyright: ignore[reportMissingImports] (generated)
+    except ImportError:
+        return None
+    httpd.forget("picow_image")
+    return image
+
+
 class App:
     """Everything the routes need: the server, the board, Wi-Fi, settings."""
 
     def __init__(self, config, board=None, wifi=None):
         self.config = config
         self.version = VERSION  # (the parts read it here: none imports this package)
+        self.image = image_version()
         self.token = getattr(config, "API_TOKEN", None) or None
         self.router = Router()
         self.server = httpd.Server(self.router, config)
@@ -74,10 +88,11 @@ class App:
         # status()'s dicts with their fixed values; it sets the rest in place
         # wifi_chip: True, False (a Pico W whose wireless chip does not answer:
         # no Wi-Fi, and "led" is only the state last asked for), None (a port
-        # without such a chip).
-        self._status = {"version": VERSION, "http": {},
-                        "board": {"name": self.board.name, "id": self.board_id, "reset_cause": self.reset_cause,
-                                  "wifi_chip": self.board.wifi_chip}}
+        # without such a chip). name and chip: "Raspberry Pi Pico 2 W",
+        # "RP2350". image: the image's version (None without one).
+        self._status = {"version": VERSION, "image": self.image, "http": {},
+                        "board": {"name": self.board.name, "chip": self.board.chip, "id": self.board_id,
+                                  "reset_cause": self.reset_cause, "wifi_chip": self.board.wifi_chip}}
         self.router.add("/health", lambda request: _HEALTH)
         self.router.add("/api/status", lambda request: Response.json(self.status()))
 

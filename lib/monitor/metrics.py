@@ -9,6 +9,7 @@
 # Series that do not exist on this board (Wi-Fi on the unix port) are left
 # out rather than sent as NaN, so absent() tells a board without Wi-Fi.
 
+import sys
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -59,7 +60,7 @@ _MAIN = (
     b"# HELP picow_uptime_seconds Seconds since the firmware started.\n"
     b"# TYPE picow_uptime_seconds gauge\n"
     b"picow_uptime_seconds %d\n"
-    b"# HELP picow_temperature_celsius RP2040 on-chip temperature sensor.\n"
+    b"# HELP picow_temperature_celsius The chip's own temperature sensor (RP2040 or RP2350).\n"
     b"# TYPE picow_temperature_celsius gauge\n"
     b"picow_temperature_celsius %.1f\n"
     b"# HELP picow_led_on 1 while the onboard LED is on.\n"
@@ -87,7 +88,8 @@ _WIFI = (
     b"picow_wifi_downtime_seconds_total %d\n"
 )
 _RSSI_LINE = b"picow_wifi_rssi_dbm "  # dropped from the text while there is no value
-_INFO = b"# HELP picow_info Firmware and board; always 1.\n# TYPE picow_info gauge\npicow_info{%s} 1\n"
+_INFO = (b"# HELP picow_info Firmware (version running, image, MicroPython) and board; always 1.\n"
+         b"# TYPE picow_info gauge\npicow_info{%s} 1\n")
 
 
 def _label(value):
@@ -101,8 +103,12 @@ class Metrics:
         self.ring = ring
         self.crash_recorded = crash_recorded or (lambda: False)
         board = app.board
-        self._info = _INFO % ('version="%s",board="%s",id="%s"'
-                              % (_label(app.version), _label(board.name), _label(app.board_id)))
+        v = sys.implementation.version
+        # image: "" where none (stock MicroPython, a PC), as chip on a PC: an
+        # empty label is no label to Prometheus.
+        self._info = _INFO % ('version="%s",image="%s",micropython="%d.%d.%d",board="%s",chip="%s",id="%s"'
+                              % (_label(app.version), _label(app.image or ""), v[0], v[1], v[2],
+                                 _label(board.name), _label(board.chip or ""), _label(app.board_id)))
 
     def text(self):
         """The exposition as bytes."""

@@ -156,8 +156,10 @@ def _ensure_image(image_name, path, sources):
 
 @pytest.fixture(scope="session")
 def release_image():
-    """build/firmware/picow-server-VERSION.uf2, what users flash."""
-    return _ensure_image("release", FIRMWARE / ("picow-server-%s.uf2" % _version()), _APP_SOURCES)
+    """build/firmware/picow-server-VERSION-pico_w.uf2, what Pico W users flash."""
+    import firmware
+
+    return _ensure_image("release", FIRMWARE / (firmware.release_name("RPI_PICO_W") + ".uf2"), _APP_SOURCES)
 
 
 @pytest.fixture(scope="session")

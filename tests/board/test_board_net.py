@@ -166,6 +166,23 @@ def close_all(socks):
 # -- the scenarios ------------------------------------------------------------------
 
 
+def test_status_and_metrics_name_the_board_and_the_image(served):
+    # Over HTTP through the board's lwIP: /api/status and /metrics say which
+    # board (MicroPython's name of it) and which image (its frozen version).
+    import firmware
+
+    board, link, name = served
+    version = firmware.app_version()
+    st = status(link)
+    assert (st["image"], st["version"]) == (version, version), st
+    assert (st["board"]["name"], st["board"]["chip"]) == ("Raspberry Pi Pico W", "RP2040"), st["board"]
+    code, body, _ = request(link, "/metrics")
+    assert code == 200
+    info = [line for line in body.decode().splitlines() if line.startswith("picow_info{")]
+    assert info == ['picow_info{version="%s",image="%s",micropython="1.28.0",board="Raspberry Pi Pico W",'
+                    'chip="RP2040",id="%s"} 1' % (version, version, st["board"]["id"])], body.decode()[-600:]
+
+
 def test_four_clients_that_never_read_do_not_stop_a_visitor_being_served(served):
     board, link, name = served
     readers = []

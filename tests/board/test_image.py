@@ -33,6 +33,8 @@ CHIP_TRY = "[CYW43] Failed to start CYW43"  # the driver's line, one per try of 
 # is needed, and no micropython-lib logging, gave 16,448 back: 172,656 free
 # at 1c41696 (docs/benchmark.md). 171,616 at 56b40ce, 171,152 with lib/ in
 # packages (issue 25; logging frozen but imported only by a user's module).
+# 170,768 with the board's name and chip and the image's version in the
+# status (issue 26: 384 bytes).
 # The target keeps about 3 KB of that as margin against creeping growth.
 HEAP_TARGET = 168_000
 WATCHDOG_MAX_S = 8.4  # the RP2040's longest watchdog timeout (8388 ms)
@@ -177,6 +179,33 @@ def test_without_a_wireless_chip_the_led_and_the_status_answer_at_once(release):
     assert (chip, led, wifi) == ("False", "True", "None"), out
     assert ms < 100, "setting the LED and the status took %d ms" % ms  # one chip try takes 400+
     assert release.console_text().count(CHIP_TRY) == tries
+
+
+def test_the_status_and_the_metrics_name_the_board_and_the_image(release):
+    # What /api/status and /metrics answer, from the image's own interpreter
+    # (the release image has no network here: tests/board/test_board_net.py
+    # serves the test images over SLIP). The image's version is its frozen
+    # picow_image's, the board's name and chip MicroPython's.
+    import firmware
+
+    to_repl(release)
+    out = release.run_nowait(
+        "import app, settings\n"
+        "from monitor.metrics import Metrics\n"
+        "config = settings.load()\n"
+        "a = app.App(config)\n"
+        "s = a.status()\n"
+        "print('STATUS', repr((s['image'], s['version'], s['board']['name'], s['board']['chip'])))\n"
+        "print('RING', config.LOG_RING_BYTES)\n"
+        "print('INFO', [l for l in Metrics(a).text().split(b'\\n') if l.startswith(b'picow_info')][0])",
+        wait=True)
+    version = firmware.app_version()
+    assert "STATUS %r" % ((version, version, "Raspberry Pi Pico W", "RP2040"),) in out, out
+    assert "RING 2048" in out, out  # the Pico W's default (settings.by_board)
+    m = re.search(r"INFO b'(picow_info\{.*\} 1)'", out)
+    assert m, out
+    assert m.group(1) == ('picow_info{version="%s",image="%s",micropython="1.28.0",board="Raspberry Pi Pico W",'
+                          'chip="RP2040",id="%s"} 1' % (version, version, "00" * 8)), out
 
 
 def test_the_heap_left_with_the_application_listening_meets_the_target(release):

@@ -26,8 +26,8 @@ def test_status_reports_what_changed_since_the_last_call():
     assert now["board"]["led"] is True, now
     assert now["http"]["requests"] == 3 and now["http"]["errors"] == 1, now["http"]
     assert now["heap_free"] + now["heap_used"] == a.heap_size
-    assert sorted(now) == ["board", "crash", "heap_free", "heap_used", "http", "update", "uptime_s", "version",
-                           "wifi"], now
+    assert sorted(now) == ["board", "crash", "heap_free", "heap_used", "http", "image", "update", "uptime_s",
+                           "version", "wifi"], now
 
 
 def test_status_allocates_almost_nothing():
@@ -37,3 +37,21 @@ def test_status_allocates_almost_nothing():
     a.status()
     used = micropython.mem_total() - before
     assert used <= 96, "status() allocated %d bytes" % used
+
+
+def test_status_names_the_board_and_the_image():
+    import sys
+
+    st = _app().status()
+    machine = getattr(sys.implementation, "_machine", "")
+    if " with " in machine:
+        # A board (the test image, tests/board/test_image.py): MicroPython's
+        # name of it ('Raspberry Pi Pico W with RP2040'), and the version of
+        # the image its picow_image froze.
+        name, _, chip = machine.partition(" with ")
+        assert (st["board"]["name"], st["board"]["chip"]) == (name, chip), st["board"]
+        assert st["image"] == app.VERSION, st
+    else:
+        # The unix port: the stand-in board, no chip, and no image.
+        assert st["board"]["name"] == "MicroPython unix port (host stand-in)", st["board"]
+        assert st["board"]["chip"] is None and st["image"] is None, st
