@@ -97,5 +97,8 @@ def test_the_readme_stays_short_and_starts_from_a_new_board():
     readme = (ROOT / "README.md").read_text()
     assert len(readme.splitlines()) <= 300
     quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    for words in ("make firmware", "BOOTSEL", "make flash", "PicoW-Setup", "picosetup", "http://picow.local/"):
+    for words in ("make firmware", "BOOTSEL", "make flash", "PicoW-Setup", "picosetup", "http://picow.local/",
+                  "-pico_w.uf2", "-pico2_w.uf2", "RP2040", "RP2350", "make deploy"):
         assert words in quick_start, words
+    # the download first, building it yourself second (issue 26)
+    assert quick_start.index("Releases page") < quick_start.index("make firmware")
