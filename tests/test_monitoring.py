@@ -171,7 +171,10 @@ def test_metrics_in_the_prometheus_text_format(start_server, crash_file):
     assert 20 <= value["picow_temperature_celsius"] <= 30  # the host stand-in's room temperature
     assert value["picow_led_on"] == 0 and value["picow_crash_recorded"] == 0
     assert value["picow_log_lines_total"] >= 1
-    assert families["picow_info"][2][0][0].startswith('{version="0.1.0",board="MicroPython unix port')
+    # the code's version; no image (its frozen picow_image), no chip on a PC
+    assert re.fullmatch(r'\{version="0\.1\.0",image="",micropython="\d+\.\d+\.\d+",'
+                        r'board="MicroPython unix port \(host stand-in\)",chip="",id="host"\}',
+                        families["picow_info"][2][0][0]), families["picow_info"]
     assert "picow_wifi_rssi_dbm" not in families  # no Wi-Fi on the unix port: no sample, not a made-up one
     # The LED gauge follows the board.
     client.request(port, "PUT", "/api/led", {"Content-Type": "application/json"}, '{"on": true}')

@@ -45,26 +45,20 @@ class Uptime:
         return self._ms // 1000
 
 
-def image_version():
-    """The version of the firmware image this runs on (tools/firmware.py
-    freezes it as picow_image), or None: stock MicroPython (make deploy) or a
-    PC. Not VERSION: a version sent over the air runs on the image it found.
-    The module is forgotten: its string stays in flash, nothing on the heap."""
-    try:
-        from picow_image import VERSION as image  # pyright: ignore[reportMissingImports] (generated)
-    except ImportError:
-        return None
-    httpd.forget("picow_image")
-    return image
-
-
 class App:
     """Everything the routes need: the server, the board, Wi-Fi, settings."""
 
     def __init__(self, config, board=None, wifi=None):
         self.config = config
         self.version = VERSION  # (the parts read it here: none imports this package)
-        self.image = image_version()
+        try:  # the version of the image this runs on (tools/firmware.py freezes it)
+            from picow_image import VERSION as image  # pyright: ignore[reportMissingImports] (generated)
+
+            httpd.forget("picow_image")  # (its string stays in flash)
+        except ImportError:
+            image = None  # stock MicroPython (make deploy), or a PC
+        # Not VERSION: a version sent over the air runs on the image it found.
+        self.image = image
         self.token = getattr(config, "API_TOKEN", None) or None
         self.router = Router()
         self.server = httpd.Server(self.router, config)

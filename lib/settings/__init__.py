@@ -2,34 +2,22 @@
 # single settings (make run PORT=8091, and the tests, use this): that code and
 # the messages for a run's ordinary mistakes are settings/pc.py, which a
 # board never loads (the naming rule: a package's pc.py is what only a PC
-# runs).
+# runs). Settings config.py leaves at None get their board's default from
+# settings/board.py, run once and forgotten too.
 # MIT license
 
 import sys
-
-# Defaults that depend on the board's RAM, for the settings config.py leaves
-# at None: (Pico W, Pico 2 W). A Pico 2 W (RP2350, 520 KB of SRAM) has a heap
-# 2.2 times the Pico W's (RP2040, 264 KB): 456,832 bytes to 205,184.
-# docs/configuration.md says why these and no others.
-_BY_BOARD = (
-    ("LOG_RING_BYTES", 2048, 8192),
-)
-
-
-def by_board(config, machine):
-    """Give the settings left at None their board's default; `machine` is
-    sys.implementation._machine ('... with RP2350' on a Pico 2 W). A PC gets
-    the Pico W's: the board the unix port stands in for."""
-    big = "RP2350" in machine
-    for name, pico_w, pico2_w in _BY_BOARD:
-        if getattr(config, name, None) is None:
-            setattr(config, name, pico2_w if big else pico_w)
 
 
 def load():
     import config
 
-    by_board(config, getattr(sys.implementation, "_machine", ""))
+    if getattr(config, "LOG_RING_BYTES", 0) is None:  # (each setting of settings/board.py's _BY_BOARD)
+        from settings.board import by_board
+
+        by_board(config, getattr(sys.implementation, "_machine", ""))
+        sys.modules.pop("settings.board", None)
+        globals().pop("board", None)
     try:
         from os import getenv
     except ImportError:  # a board has no environment

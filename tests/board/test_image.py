@@ -33,8 +33,8 @@ CHIP_TRY = "[CYW43] Failed to start CYW43"  # the driver's line, one per try of 
 # is needed, and no micropython-lib logging, gave 16,448 back: 172,656 free
 # at 1c41696 (docs/benchmark.md). 171,616 at 56b40ce, 171,152 with lib/ in
 # packages (issue 25; logging frozen but imported only by a user's module).
-# 170,768 with the board's name and chip and the image's version in the
-# status (issue 26: 384 bytes).
+# 170,816 with the board's name and chip and the image's version in the
+# status (issue 26: 336 bytes).
 # The target keeps about 3 KB of that as margin against creeping growth.
 HEAP_TARGET = 168_000
 WATCHDOG_MAX_S = 8.4  # the RP2040's longest watchdog timeout (8388 ms)

@@ -1,8 +1,9 @@
-# settings.by_board: a setting config.py leaves at None gets the default of
-# the board it runs on (sys.implementation._machine names it), a value set in
-# config.py is kept. The Pico 2 W's larger defaults cannot be seen running
+# settings/board.py's by_board, run by settings.load(): a setting config.py
+# leaves at None gets the default of the board it runs on
+# (sys.implementation._machine names it), a value set in config.py is kept. The Pico 2 W's larger defaults cannot be seen running
 # (no RP2350 emulator): here they are chosen from the name alone.
 import settings
+from settings.board import _BY_BOARD, by_board
 
 PICO_W = "Raspberry Pi Pico W with RP2040"
 PICO2_W = "Raspberry Pi Pico 2 W with RP2350"
@@ -16,7 +17,7 @@ def _resolved(machine, **settings_):
     c = _Config()
     for name, value in settings_.items():
         setattr(c, name, value)
-    settings.by_board(c, machine)
+    by_board(c, machine)
     return c
 
 
@@ -38,5 +39,5 @@ def test_a_value_set_in_config_py_is_kept_on_either_board():
 
 def test_the_loaded_settings_have_a_number_for_every_board_default():
     config = settings.load()
-    for name, pico_w, _ in settings._BY_BOARD:
+    for name, pico_w, _ in _BY_BOARD:
         assert getattr(config, name) == pico_w, name  # this is a PC: the Pico W's
