@@ -27,6 +27,7 @@ PART = {
     "watchdog": "board.watchdog",
     "settings": "settings",
     "settings pc": "settings.pc",  # PICO_ overrides and a PC's error messages
+    "settings board": "settings.board",  # the defaults by board: run once, forgotten
     "version": "otaboot",  # which version runs (the recovery path)
     "version choice": "otaboot.choose",  # choosing it at boot: forgotten after
     "dashboard": "dashboard",
