@@ -85,8 +85,7 @@ UNIX32 := build/mp/unix32/micropython
 UNIX32_FROZEN := build/mp/unix32/micropython-frozen
 MPY_CROSS32 := $(abspath build/mp/unix32/mpy-cross)
 
-.PHONY: help setup run run-board test test-unit test-board firmware unknown-board flash release soak check bench build deploy ota deps \
-	repl wipe package clean unix32
+.PHONY: help setup run run-board test test-unit test-board firmware flash release soak check bench build deploy ota deps repl wipe package clean unix32
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -175,6 +174,7 @@ $(EMULATOR): tools/emulator/package.json tools/emulator/package-lock.json
 
 firmware: $(FIRMWARE)
 
+.PHONY: unknown-board  # (not a command: make firmware's answer to a BOARD it does not know)
 unknown-board:
 	@echo "error: BOARD=$(BOARD): make firmware builds BOARD=RPI_PICO_W (Pico W) or BOARD=RPI_PICO2_W (Pico 2 W)" >&2
 	@exit 1
