@@ -28,11 +28,13 @@ def status(request):
     _stats["requests"] += 1
     return {
         "version": "0.1.0",
+        "image": None,
         "uptime_s": ticks_diff(ticks_ms(), _started) // 1000,
         "heap_free": gc.mem_free(),
         "heap_used": gc.mem_alloc(),
         "board": {
             "name": "MicroPython unix port (host stand-in)",
+            "chip": None,
             "id": "host",
             "led": False,
             "temperature_c": round(24.0 + (int(time()) % 7) * 0.1, 1),
