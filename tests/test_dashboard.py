@@ -884,6 +884,12 @@ def test_a_stream_evicted_for_a_newcomer_ends_its_body_and_is_closed_not_reset(s
     assert get_json(srv.port, "/api/status")["http"]["evicted"] == 1
 
 
+def first_poll_ms(r):
+    """The page's data-poll: how long its script waits before it first asks
+    for live values (0: it opens its stream at once)."""
+    return int(re.search(r"data-poll=(\d+)>", r.body.decode()).group(1))
+
+
 def test_a_page_viewed_in_a_crowd_polls_later_on_a_connection_of_its_own(start_server, web_root):
     """The page comes with current values: in a crowd it tells its script to
     ask for live values after the polling interval rather than at once (a
@@ -897,7 +903,7 @@ def test_a_page_viewed_in_a_crowd_polls_later_on_a_connection_of_its_own(start_s
         time.sleep(0.2)  # accepted
         r = client.get(srv.port, "/")  # the fourth: crowded
         assert r.status == 200 and r.header("connection") == "close"
-        poll = int(re.search(r"data-poll=(\d+)>", r.body.decode()).group(1))
+        poll = first_poll_ms(r)
         assert 6000 <= poll <= 7500  # crowded: the longest interval, which leaves room for pages loading
     finally:
         for c in silent:
@@ -909,7 +915,7 @@ def test_a_page_viewed_in_a_crowd_polls_later_on_a_connection_of_its_own(start_s
         time.sleep(0.2)
         r = client.get(srv.port, "/")
         assert r.header("connection") == "close"
-        poll = int(re.search(r"data-poll=(\d+)>", r.body.decode()).group(1))
+        poll = first_poll_ms(r)
         if time.monotonic() - crowd_seen < 4.5:
             assert 6000 <= poll <= 7500  # the crowd was just here
     finally:
@@ -919,7 +925,7 @@ def test_a_page_viewed_in_a_crowd_polls_later_on_a_connection_of_its_own(start_s
     try:
         time.sleep(0.2)
         r = client.get(srv.port, "/")
-        poll = int(re.search(r"data-poll=(\d+)>", r.body.decode()).group(1))
+        poll = first_poll_ms(r)
         assert 2000 <= poll <= 2500  # the crowd gone: the interval
     finally:
         spare.close()
