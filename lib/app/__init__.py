@@ -10,6 +10,7 @@
 # that code is app/start.py, imported for build() and main() and forgotten
 # after each (httpd.forget), so a serving board does not hold it.
 
+import asyncio
 import gc
 from time import ticks_add, ticks_diff, ticks_ms
 
@@ -24,10 +25,14 @@ from httpd.response import TEXT
 VERSION = "0.1.0"
 
 _HEALTH = Response(b"ok\n", 200, TEXT, [("Cache-Control", "no-store")])
-# How long a measure of the heap in use serves: one takes a collection and a
-# walk of the heap (gc.mem_alloc), 40-70 ms together on the emulated board,
-# too much for every page view and poll of a room full of browsers.
-_HEAP_MS = const(1000)
+# How long a measure of the heap in use serves. One takes a collection and a
+# walk of the heap (gc.mem_alloc): 2.2 M instructions on the emulated board,
+# more than a third of a page view's, so it is not made on a request's path
+# (heap_used) nor every second a live page is open.
+_HEAP_MS = const(5000)
+# A measure asked for by a request waits this long: that request's answer,
+# and the others arriving with it, go out first.
+_HEAP_DEFER_MS = const(500)
 
 
 class Uptime:
@@ -74,8 +79,9 @@ class App:
         # (gc.mem_alloc) gives both, and a walk is slow on a big heap.
         self.heap_size = gc.mem_free() + gc.mem_alloc()
         self._heap_used = 0
-        self._heap_at = ticks_add(ticks_ms(), -_HEAP_MS)  # when heap_used() last measured
-        self.tasks = []  # coroutines run beside the server
+        self._heap_at = ticks_add(ticks_ms(), -_HEAP_MS)  # when the heap was last measured
+        self._heap_wanted = None  # an Event while measure_heap_later() runs
+        self.tasks = [self.measure_heap_later()]  # coroutines run beside the server
         self.crash = None  # the last crash record's reason and uptime (lib/monitor/)
         self.monitor = None  # logs, crash record, history, metrics (lib/monitor/)
         self.mode: "str | None" = None  # "portal" while the setup portal runs (see build)
@@ -94,15 +100,29 @@ class App:
         """The watchdog's check of the accept task."""
         return self.server.listening
 
-    def heap_used(self):
+    def heap_used(self, now=False):
         """Bytes of heap in use after a collection (so not counting garbage),
-        measured at most once every _HEAP_MS."""
-        now = ticks_ms()
-        if ticks_diff(now, self._heap_at) >= _HEAP_MS:
-            gc.collect()
-            self._heap_used = gc.mem_alloc()
-            self._heap_at = now
+        as measured up to _HEAP_MS ago: an older measure is returned while
+        measure_heap_later() makes a new one. Measured at once if `now`, the
+        first time, or when that task does not run (an App not served)."""
+        if now or ticks_diff(ticks_ms(), self._heap_at) >= _HEAP_MS:
+            if now or self._heap_wanted is None or not self._heap_used:
+                gc.collect()
+                self._heap_used = gc.mem_alloc()
+                self._heap_at = ticks_ms()
+            else:
+                self._heap_wanted.set()
         return self._heap_used
+
+    async def measure_heap_later(self):
+        """The task that measures the heap when heap_used() found its figure
+        old, shortly after: so an idle board measures nothing."""
+        wanted = self._heap_wanted = asyncio.Event()
+        while True:
+            await wanted.wait()
+            wanted.clear()
+            await asyncio.sleep_ms(_HEAP_DEFER_MS)
+            self.heap_used(True)
 
     def status(self):
         """What /api/status reports. The same dicts every time, refreshed in

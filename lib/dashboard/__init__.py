@@ -28,8 +28,7 @@ from httpd.static import StaticFiles
 _NO_STORE = [("Cache-Control", "no-store")]
 _BAD_LED = 'send {"on": true|false} or {"toggle": true}'
 # A status this young answers a poll or a new stream as it is: a crowd's
-# polls share the work (about 30 ms on the emulated board, besides the
-# measure of the heap that App.heap_used() shares).
+# polls share the work (about 0.3 M instructions on the emulated board).
 _SHARED_MS = const(1000)
 
 

@@ -55,3 +55,30 @@ def test_status_names_the_board_and_the_image():
         # The unix port: the stand-in board, no chip, and no image.
         assert st["board"]["name"] == "MicroPython unix port (host stand-in)", st["board"]
         assert st["board"]["chip"] is None and st["image"] is None, st
+
+
+def test_a_served_app_measures_the_heap_after_the_answer_not_on_its_path():
+    # A measure is a collection and a walk of the heap (more than a third of
+    # a page view on the board): an old one is returned at once, and the
+    # task measure_heap_later() makes the new one shortly after.
+    import asyncio
+    from time import ticks_add, ticks_ms
+
+    a = _app()
+    first = a.heap_used()  # the first one is measured at once
+    assert first > 0
+
+    async def main():
+        task = asyncio.create_task(a.measure_heap_later())
+        await asyncio.sleep_ms(0)  # it is waiting
+        old = a._heap_at = ticks_add(ticks_ms(), -60000)  # a minute old
+        keep = bytearray(8192)  # now more is in use than the old figure says
+        assert a.heap_used() == first  # the old figure, and nothing measured on this path
+        assert a._heap_at == old
+        await asyncio.sleep_ms(1500)
+        assert a._heap_at != old
+        assert a.heap_used() >= first + 8192 - 2048, (first, a.heap_used())
+        task.cancel()
+        return keep
+
+    asyncio.run(main())
