@@ -93,6 +93,17 @@ def forget_wait():
     asyncio.core._io_queue.remove(asyncio.current_task())  # pyright: ignore[reportAttributeAccessIssue]
 
 
+def wake(task):
+    """Wake `task` if it waits for a socket (a write of an application's
+    task on a WebSocket whose connection another task has closed since):
+    it would wait for ever on a closed socket, which no poll reports. It
+    goes on at once, and its write raises OSError."""
+    q = asyncio.core._io_queue  # pyright: ignore[reportAttributeAccessIssue]
+    if task.data is q:
+        q.remove(task)
+        asyncio.core._task_queue.push(task)  # pyright: ignore[reportAttributeAccessIssue]
+
+
 def close(stream):
     # Stream.close() does nothing in MicroPython and wait_closed() is a
     # coroutine; closing the socket itself is synchronous, so no cancellation

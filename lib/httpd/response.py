@@ -50,6 +50,9 @@ class Response:
     # True: the connection is closed after this answer (Connection: close),
     # for an answer after which the client has nothing to ask for a while.
     close = False
+    # A 101's: `async function(server, conn)` that takes the connection over
+    # once the head is sent (websocket.py).
+    upgrade = None
 
     def __init__(self, body: "bytes | str | tuple" = b"", status=200, content_type: "str | None" = TEXT,
                  headers: "list | None" = None):

@@ -47,6 +47,10 @@ _STREAM = const(5)  # a streamed body's next piece
 _LINGER = const(6)  # the client to finish sending after an error answer
 _EVICTED = const(7)  # not a phase: the slot was given to a new client
 _NEW = const(8)  # admitted or between requests, before the next wait
+# No longer HTTP: the connection is an upgraded protocol's (a WebSocket,
+# websocket.py), waiting for its peer. At its deadline the reaper asks the
+# protocol (c.upgraded.overdue()) whether to cut it: a WebSocket pings first.
+_UPGRADED = const(9)
 
 _EPIPE = const(32)  # not in MicroPython's errno module; same value on Linux and lwIP
 _PEER_GONE = (ECONNRESET, ECONNABORTED, ENOTCONN, ETIMEDOUT, EHOSTUNREACH, _EPIPE)
@@ -151,12 +155,18 @@ class _Conn:
         self.unconfirmed = 0  # bytes answered since the client last sent anything
         self.fresh = True  # nothing received yet: idle since it was accepted
         self.reclaimable = False  # marked for lwIP to reclaim (aio.reclaimable)
+        self.upgraded = None  # after a 101: the protocol's session (a WebSocket)
 
     def wait(self, phase, timeout_ms):
         """About to wait for `phase`, for at most timeout_ms."""
         self.phase = phase
         self.since = ticks_ms()
         self.deadline = ticks_add(self.since, timeout_ms)
+
+    def hold(self, deadline):
+        """Upgraded: waiting for the peer until `deadline` (ticks_ms)."""
+        self.phase = _UPGRADED
+        self.deadline = deadline
 
     def moved(self):
         """Some of the output went out (aio.drain calls this): the peer
@@ -202,6 +212,11 @@ class Server:
         self.max_body = setting.MAX_BODY
         self.allowed_hosts = tuple(setting.ALLOWED_HOSTS)
         self.access_log = setting.ACCESS_LOG  # a line per request costs more than parsing it
+        self.max_websockets = setting.MAX_WEBSOCKETS  # these four: websocket.py's
+        self.ws_max_message = setting.WS_MAX_MESSAGE
+        self.ws_ping_ms = setting.WS_PING_MS
+        self.ws_pong_timeout_ms = setting.WS_PONG_TIMEOUT_MS
+        self.websockets = []  # the open WebSocket sessions, oldest first
         self.router = router
         self.log = logger or log.get_logger("httpd")
         self.stats = Stats()
@@ -350,9 +365,12 @@ class Server:
             # and queued output now (see _abort); an idle one, or a stream
             # evicted between two pieces (its body ended: _take_slot), is
             # closed, which a browser understands (and on our image lwIP may
-            # reclaim it once closed).
-            if c is not None and (c.cut == _WRITE or c.cut == _STREAM
-                                  or (c.cut == _EVICTED and c.phase != _IDLE and c.phase != _STREAM)):
+            # reclaim it once closed). An upgraded one cut at its deadline
+            # (its peer is gone) is reset; one evicted while waiting for its
+            # peer was sent its close frame, which a close lets through.
+            if c is not None and (c.cut == _WRITE or c.cut == _STREAM or c.cut == _UPGRADED
+                                  or (c.cut == _EVICTED and c.phase != _IDLE and c.phase != _STREAM
+                                      and c.phase != _UPGRADED)):
                 _abort(stream)
             else:
                 _close(stream)
@@ -419,6 +437,9 @@ class Server:
                     resp = _as_response(await resp)
                 except Exception as e:
                     resp = self._failure(req, e)
+            if resp.upgrade is not None:
+                await self._upgrade(c, resp)
+                return
             keep = req.keep_alive and not resp.close and not self.closing and resp.status < 500
             if not self._queue(c, resp, keep):
                 keep = await self._send(c, resp, keep)
@@ -431,6 +452,15 @@ class Server:
             if not keep:
                 return
             slot.next_request()
+
+    async def _upgrade(self, c, resp):
+        """101 Switching Protocols, then the connection is the new
+        protocol's (`await resp.upgrade(server, c)`: a WebSocket session)
+        until it ends; it never carries HTTP again."""
+        self.stats.requests += 1
+        await self._write_all(c, resp.head(), _CRLF)
+        self._log_request(c.slot.request, 101, ticks_diff(ticks_ms(), c.started))
+        await resp.upgrade(self, c)
 
     async def _read_body(self, c):
         """Read Content-Length bytes into req.body. False if the client vanished."""
@@ -719,6 +749,12 @@ class Server:
         self.stats.evicted += 1
         return True
 
+    def give_up(self, c):
+        """End c to make room for another connection (an upgraded
+        protocol's cap: websocket.py); its task's `finally` closes it."""
+        self.stats.evicted += 1
+        self._cut(c, _EVICTED)
+
     def _release(self, c):
         if c in self._conns:
             self._conns.remove(c)
@@ -750,7 +786,7 @@ class Server:
             req = c.slot.request
             self.log.warning("handler timed out: %s %s", req.method, req.path)
             self._try_send(c, 503, "handler timed out")
-        elif cut == _WRITE or cut == _STREAM:
+        elif cut == _WRITE or cut == _STREAM or cut == _UPGRADED:
             stats.timed_out += 1
         # _EVICTED was counted when it happened; _LINGER ends quietly.
 
@@ -809,7 +845,8 @@ class Server:
                 for c in self._conns:  # allocates nothing
                     d = c.deadline
                     if d is not None and ticks_diff(d, now) <= 0:
-                        self._cut(c, c.phase)
+                        if c.phase != _UPGRADED or c.upgraded.overdue():
+                            self._cut(c, c.phase)
                     elif c.slot is None or c.cut is not None or c.phase == _STREAM:
                         pass
                     elif c.phase == _WRITE:

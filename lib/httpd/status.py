@@ -6,6 +6,7 @@
 # and a phrase is only looked up when a Response's head is first built.
 _REASONS = (
     "\n100Continue"
+    "\n101Switching Protocols"
     "\n200OK"
     "\n201Created"
     "\n202Accepted"
@@ -33,6 +34,7 @@ _REASONS = (
     "\n417Expectation Failed"
     "\n421Misdirected Request"
     "\n422Unprocessable Content"
+    "\n426Upgrade Required"
     "\n428Precondition Required"
     "\n429Too Many Requests"
     "\n431Request Header Fields Too Large"
