@@ -28,6 +28,12 @@ MAX_HEAD = 2048  # bytes in the whole head; larger gets 431 (a slot's buffer gro
 MAX_HEADERS = 32  # header lines; more gets 431
 MAX_BODY = 4096  # bytes of request body, from Content-Length; larger gets 413
 
+# -- WebSocket (lib/httpd/websocket.py, loaded at the first handshake) ---------
+MAX_WEBSOCKETS = 2  # open at once, below MAX_CONNECTIONS; a handshake beyond them closes the one silent longest (1013)
+WS_MAX_MESSAGE = 4096  # bytes in one message, all its fragments together; larger closes with 1009
+WS_PING_MS = 10000  # the server pings a WebSocket that sent nothing for this long
+WS_PONG_TIMEOUT_MS = 5000  # and resets it when nothing comes back within this (a phone that left the Wi-Fi)
+
 # -- Who may talk to the board -------------------------------------------------
 # Host names the board answers to besides its IP addresses, localhost, HOSTNAME
 # and HOSTNAME.local; any other Host gets 421 (stops DNS-rebinding pages). "*": any

@@ -17,6 +17,12 @@
 # other sites (an API with CORS headers of its own) says so:
 #
 #   @router.route("/api/public", methods=("POST",), cross_origin=True)
+#
+# A WebSocket endpoint (websocket.py, loaded at the first handshake); a
+# handshake from a page of another site is refused unless cross_origin=True:
+#
+#   @router.websocket("/ws")
+#   async def echo(ws): ...
 
 from .status import HTTPError
 
@@ -33,6 +39,25 @@ class Router:
             return handler
 
         return register
+
+    def websocket(self, path, cross_origin=False):
+        def register(handler):
+            self.add_websocket(path, handler, cross_origin)
+            return handler
+
+        return register
+
+    def add_websocket(self, path, handler, cross_origin=False):
+        """A WebSocket at `path`: `await handler(ws)` runs for each one
+        (websocket.py says what `ws` offers). cross_origin=True lets pages
+        of other sites open it."""
+
+        def handshake(request):
+            from . import load
+
+            return load("httpd.websocket").accept(request, handler, cross_origin)
+
+        self.add(path, handshake)
 
     def add(self, path, handler, methods=("GET",), cross_origin=False):
         """Route `methods` of `path` to `handler`. cross_origin=True lets pages
