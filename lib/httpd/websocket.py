@@ -34,6 +34,7 @@
 
 from micropython import const
 import asyncio
+import gc
 from time import ticks_add, ticks_diff, ticks_ms
 
 from . import log, origin
@@ -252,11 +253,16 @@ class WebSocket:
                 self._pos += size  # closing: dropped
                 self._heard_now()
                 continue
-            if msg is None:
-                msg = bytearray(size)
-                text = op == _TEXT
-            else:
-                msg = _grow(msg, size)
+            try:
+                if msg is None:
+                    text = op == _TEXT
+                    msg = bytearray(size)
+                else:
+                    msg = _grow(msg, size)
+            except MemoryError:  # too big for this heap now: 1009 says so
+                msg = None
+                gc.collect()
+                return await self._fail(_TOO_BIG)
             if not await self._payload(msg, have, size):
                 return self._gone()
             self._heard_now()

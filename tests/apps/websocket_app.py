@@ -1,0 +1,57 @@
+# WebSocket endpoints for tests/test_websocket.py, installed like a user's
+# module (APP_MODULES).
+import asyncio
+
+
+def install(app):
+    router = app.router
+
+    @router.websocket("/ws/echo")
+    async def echo(ws):
+        while True:
+            msg = await ws.receive()
+            if msg is None:
+                return
+            await ws.send(msg)
+
+    # Open to pages of other sites.
+    @router.websocket("/ws/open", cross_origin=True)
+    async def open_echo(ws):
+        await echo(ws)
+
+    # Sends messages of `size` bytes as fast as the client takes them, for
+    # ever (a client that never reads is cut).
+    @router.websocket("/ws/flood/<size>")
+    async def flood(ws):
+        data = b"x" * int(ws.request.params["size"])
+        while True:
+            await ws.send(data)
+
+    # Closes at once with a code of its own.
+    @router.websocket("/ws/bye")
+    async def bye(ws):
+        await ws.close(4000, "bye")
+
+    # A bug in the handler: the peer gets 1011, the log a traceback.
+    @router.websocket("/ws/bug")
+    async def bug(ws):
+        await ws.receive()
+        raise ValueError("handler bug")
+
+    # Another task sends while the handler receives: a push, as a dimmer
+    # page gets the value another page set.
+    @router.websocket("/ws/push")
+    async def push(ws):
+        async def ticker():
+            n = 0
+            while True:
+                await asyncio.sleep_ms(50)
+                await ws.send("tick %d" % n)
+                n += 1
+
+        task = asyncio.create_task(ticker())
+        try:
+            while await ws.receive() is not None:
+                pass
+        finally:
+            task.cancel()
