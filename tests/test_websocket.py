@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import socket
 import struct
 import threading
@@ -495,3 +496,96 @@ def test_the_websocket_code_is_loaded_at_the_first_handshake_only(start_server):
     assert "httpd.websocket" not in modules()
     assert client.get(srv.port, "/ws/echo").status == 426
     assert "httpd.websocket" in modules()  # (the plain GET asked it too)
+
+
+# -- docs/http.md's example ------------------------------------------------------
+
+def test_the_led_example_switches_the_led_and_every_open_page_hears_it(start_server):
+    srv = start_server({"APP_MODULES": "led_socket"}, path=(PICO_LIB, ".", "tests/apps"),
+                       interpreter=board_word_size())
+    page = client.get(srv.port, "/led")
+    assert page.status == 200 and b'src="/led.js"' in page.body
+    assert client.get(srv.port, "/led.js").header("content-type") == "text/javascript"
+    with connect(url(srv, "/ws/led")) as a, connect(url(srv, "/ws/led")) as b:
+        assert a.recv(timeout=5) == "off" and b.recv(timeout=5) == "off"
+        a.send("on")
+        assert a.recv(timeout=5) == "on" and b.recv(timeout=5) == "on"
+        assert json.loads(client.get(srv.port, "/api/status").body)["board"]["led"] is True
+        a.send("nonsense")  # ignored
+        b.send("off")
+        assert a.recv(timeout=5) == "off" and b.recv(timeout=5) == "off"
+    serving(srv)
+
+
+def test_the_led_example_wants_the_token_when_one_is_set(start_server):
+    srv = start_server({"APP_MODULES": "led_socket", "API_TOKEN": "secret-token"},
+                       path=(PICO_LIB, ".", "tests/apps"), interpreter=board_word_size())
+    with connect(url(srv, "/ws/led")) as ws:
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=5)
+    assert ws.close_code == 1008
+    with connect(url(srv, "/ws/led"), additional_headers={"X-API-Token": "secret-token"}) as ws:
+        assert ws.recv(timeout=5) == "off"
+    serving(srv)
+
+
+def test_the_http_docs_websocket_example_is_the_module_these_tests_run():
+    from serverproc import ROOT
+
+    docs = (ROOT / "docs/http.md").read_text()
+    section = docs.split("## WebSocket", 1)[1]
+    example = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    module = (ROOT / "tests/apps/led_socket.py").read_text()
+    assert example == module[module.index("from httpd"):]  # without its header comment
+
+
+# -- what an open WebSocket costs -------------------------------------------------
+
+def open_heap(srv, opener, count=3):
+    """Heap in use (after a collection) per connection `opener` opens and
+    keeps open, measured by the core's GET /heap (tests/apps/websocket_core.py)
+    once one such connection has come and gone (its module loaded)."""
+    def heap():
+        return json.loads(client.get(srv.port, "/heap").body)
+
+    opener().close()
+    deadline = time.monotonic() + 8  # (an event stream notices its client left at its next heartbeat)
+    while (heap()["websockets"] or heap()["streams"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    base = heap()
+    held = [opener() for _ in range(count)]
+    try:
+        time.sleep(0.3)
+        after = heap()
+        assert after["websockets"] + after["streams"] == count
+        return (after["alloc"] - base["alloc"]) / count
+    finally:
+        for c in held:
+            c.close()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # (connect() kept open outside a with)
+def test_an_open_websocket_costs_under_3_kb_and_less_than_two_event_streams(start_server):
+    """Per open connection, beside the slot's buffer every connection
+    has: its task, stream and coroutines, and for a WebSocket its state and
+    the handshake's headers (docs/benchmark.md has the figures)."""
+    def websocket():
+        ws = connect(url(srv))
+        ws.send("hello")
+        assert ws.recv(timeout=5) == "hello"
+        return ws
+
+    def event_stream():
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        s.sendall(b"GET /events HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert s.recv(1000).startswith(b"HTTP/1.1 200 ")
+        return s
+
+    srv = start_server(script="tests/apps/websocket_core.py", interpreter=board_word_size())
+    per_websocket = open_heap(srv, websocket)
+    srv = start_server(script="tests/apps/websocket_core.py", interpreter=board_word_size())
+    per_stream = open_heap(srv, event_stream)
+    print("heap per open WebSocket: %d B, per event stream: %d B" % (per_websocket, per_stream))
+    word = 4 if "unix32" in board_word_size() else 8
+    assert 0 < per_websocket < 800 * word, per_websocket  # (about 2.2-2.5 KB on 32-bit, 2026-12-07)
+    assert per_websocket < 2 * per_stream, (per_websocket, per_stream)

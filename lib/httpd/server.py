@@ -458,9 +458,12 @@ class Server:
         protocol's (`await resp.upgrade(server, c)`: a WebSocket session)
         until it ends; it never carries HTTP again."""
         self.stats.requests += 1
+        session = resp.upgrade
         await self._write_all(c, resp.head(), _CRLF)
+        # The caller's frame keeps resp for the session's life: not its head.
+        resp.upgrade = resp.headers = resp._head = None
         self._log_request(c.slot.request, 101, ticks_diff(ticks_ms(), c.started))
-        await resp.upgrade(self, c)
+        await session(self, c)
 
     async def _read_body(self, c):
         """Read Content-Length bytes into req.body. False if the client vanished."""
