@@ -204,7 +204,8 @@ class WebSocket:
         text = False
         while not self.closed:
             self._hold()
-            if not await self._need(2):
+            # (_need only when the buffer is short: a coroutine call allocates)
+            if self._n - self._pos < 2 and not await self._need(2):
                 return self._gone()
             buf = self._buf
             b0 = buf[self._pos]
@@ -214,7 +215,7 @@ class WebSocket:
                 return await self._fail(_PROTOCOL_ERROR)
             size = b1 & 127
             k = 2 if size < 126 else 4 if size == 126 else 10
-            if not await self._need(k + 4):
+            if self._n - self._pos < k + 4 and not await self._need(k + 4):
                 return self._gone()
             buf = self._buf  # (unchanged, but _pos may have moved)
             p = self._pos
@@ -226,12 +227,12 @@ class WebSocket:
                 if buf[p + 2] | buf[p + 3] | buf[p + 4] | buf[p + 5]:
                     return await self._fail(_TOO_BIG)  # 4 GB or more: no int needed
                 size = buf[p + 6] << 24 | buf[p + 7] << 16 | buf[p + 8] << 8 | buf[p + 9]
-            key = self._key
             p += k
-            key[0] = buf[p]
-            key[1] = buf[p + 1]
-            key[2] = buf[p + 2]
-            key[3] = buf[p + 3]
+            k = self._key  # (now the mask: one local fewer in this frame)
+            k[0] = buf[p]
+            k[1] = buf[p + 1]
+            k[2] = buf[p + 2]
+            k[3] = buf[p + 3]
             self._pos = p + 4
             if op >= 8:
                 if op > _PONG or not b0 & 0x80 or size > 125:
@@ -249,19 +250,15 @@ class WebSocket:
                 # The usual case, a small message in one frame, all here:
                 # taken from the buffer, nothing else allocated.
                 if not self._closing:
-                    return await self._whole(op == _TEXT, size)
+                    msg = self._whole(op == _TEXT, size)
+                    return msg if msg is not None else await self._fail(_NOT_UTF8)
                 self._pos += size  # closing: dropped
                 self._heard_now()
                 continue
-            try:
-                if msg is None:
-                    text = op == _TEXT
-                    msg = bytearray(size)
-                else:
-                    msg = _grow(msg, size)
-            except MemoryError:  # too big for this heap now: 1009 says so
-                msg = None
-                gc.collect()
+            if msg is None:
+                text = op == _TEXT
+            msg = _grow(msg, size)
+            if msg is None:  # too big for this heap now: 1009 says so
                 return await self._fail(_TOO_BIG)
             if not await self._payload(msg, have, size):
                 return self._gone()
@@ -273,29 +270,26 @@ class WebSocket:
                 return await self._message(msg, text)
         return None
 
-    async def _whole(self, text, size):
+    def _whole(self, text, size):
+        # A message whose one frame is all in the buffer; None if its text
+        # is not UTF-8.
         p = self._pos
         self._pos = p + size
         _unmask(self._buf, p, p + size, self._key)
         self._heard_now()
         if not text:
             return bytearray(self._mv[p : p + size])
-        try:
-            return str(self._mv[p : p + size], "utf-8")
-        except UnicodeError:
-            return await self._fail(_NOT_UTF8)
+        return _decode(self._mv[p : p + size])
 
     async def _message(self, msg, text):
         if not text:
             return msg
-        try:
-            return str(msg, "utf-8")
-        except UnicodeError:
-            return await self._fail(_NOT_UTF8)
+        msg = _decode(msg)
+        return msg if msg is not None else await self._fail(_NOT_UTF8)
 
     async def _control(self, op, size):
         """A ping, pong or close (payload in the buffer); False once closed."""
-        if not await self._need(size):
+        if self._n - self._pos < size and not await self._need(size):
             self._gone()
             return False
         p = self._pos
@@ -315,9 +309,7 @@ class WebSocket:
             if not _valid_code(code):
                 await self._fail(_PROTOCOL_ERROR)
                 return False
-            try:
-                str(self._mv[p + 2 : p + size], "utf-8")  # the reason must be UTF-8
-            except UnicodeError:
+            if _decode(self._mv[p + 2 : p + size]) is None:  # the reason must be UTF-8
                 await self._fail(_NOT_UTF8)
                 return False
         self.close_code = code
@@ -512,32 +504,55 @@ class WebSocket:
 
 
 def _grow(msg, size):
-    # A fragment more: a new bytearray with room for it (the old one is garbage).
-    new = bytearray(len(msg) + size)
-    new[0 : len(msg)] = msg
-    return new
+    """A bytearray for a message's first frame, or a new one with room for
+    a fragment more (the old one is garbage); None if the heap has no room."""
+    try:
+        if msg is None:
+            return bytearray(size)
+        new = bytearray(len(msg) + size)
+        new[0 : len(msg)] = msg
+        return new
+    except MemoryError:
+        gc.collect()
+        return None
 
 
 def _unmask(buf, start, end, key):
-    """XOR buf[start:end] with the 4-byte mask, in place (4 bytes a turn:
-    on a board this loop is most of a large message's cost)."""
+    """XOR buf[start:end] with the 4-byte mask, in place. (Few locals: a
+    frame over 11 words would be allocated at every call, and a small
+    message is the common case.)"""
+    if end - start > 32:
+        _unmask_long(buf, start, end, key)
+        return
+    i = start
+    while i < end:
+        buf[i] ^= key[(i - start) & 3]
+        i += 1
+
+
+def _unmask_long(buf, start, end, key):
+    # 4 bytes a turn: on a board this loop is most of a large message's cost.
     k0 = key[0]
     k1 = key[1]
     k2 = key[2]
     k3 = key[3]
-    i = start
     stop = end - 3
-    while i < stop:
-        buf[i] ^= k0
-        buf[i + 1] ^= k1
-        buf[i + 2] ^= k2
-        buf[i + 3] ^= k3
-        i += 4
-    j = 0
-    while i < end:
-        buf[i] ^= key[j]
-        i += 1
-        j += 1
+    while start < stop:
+        buf[start] ^= k0
+        buf[start + 1] ^= k1
+        buf[start + 2] ^= k2
+        buf[start + 3] ^= k3
+        start += 4
+    _unmask(buf, start, end, key)  # the last 0-3 bytes, mask phase 0 again
+
+
+def _decode(data):
+    """data as text, or None if it is not UTF-8. (Its own function: a try
+    block adds 3 words to a frame.)"""
+    try:
+        return str(data, "utf-8")
+    except UnicodeError:
+        return None
 
 
 def _valid_code(code):
