@@ -91,7 +91,7 @@ def accept(request, handler, cross_origin=False):
     async def session(server, conn):
         await _run(server, conn, request, handler)
 
-    r.upgrade = session
+    r.upgrade = session  # pyright: ignore[reportAttributeAccessIssue] (None until a 101 sets it)
     return r
 
 
@@ -477,7 +477,7 @@ class WebSocket:
         self._writer = asyncio.current_task()
         try:
             if isinstance(payload, str):
-                payload = memoryview(payload)  # its UTF-8 bytes, not copied
+                payload = memoryview(payload)  # pyright: ignore[reportArgumentType] (MicroPython: its UTF-8 bytes, not copied)
             size = len(payload)
             h = self._head
             h[0] = 0x80 | op
