@@ -75,56 +75,34 @@ def frame(op, payload=b"", fin=True, mask=b"\x11\x22\x33\x44", rsv=0, length=Non
     return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
-class Raw:
+class Raw(client.Conn):
     """A WebSocket over a plain socket: the handshake, frames as given, and
-    the server's frames as they come."""
+    the server's frames as they come (client.Conn's reading)."""
 
     def __init__(self, srv, path="/ws/echo", rcvbuf=None):
         self.sock = socket.socket()
-        if rcvbuf:
+        if rcvbuf:  # (before connecting: the window is agreed then)
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(5.0)
         self.sock.connect(("127.0.0.1", srv.port))
         self.buf = b""
         self.send(("GET %s HTTP/1.1\r\nHost: pico.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (path, KEY)).encode())
-        head = self._until(b"\r\n\r\n")
+        head = self._read_until(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 101 "), head
         self.head = head
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def _fill(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise EOFError
-        self.buf += chunk
-
-    def _until(self, marker):
-        while marker not in self.buf:
-            self._fill()
-        i = self.buf.index(marker) + len(marker)
-        data, self.buf = self.buf[:i], self.buf[i:]
-        return data
-
-    def _take(self, n):
-        while len(self.buf) < n:
-            self._fill()
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
 
     def frame(self):
         """(fin, opcode, payload) of the server's next frame; server frames
         are never masked."""
-        b0, b1 = self._take(2)
+        b0, b1 = self._read_exact(2)
         assert not b1 & 0x80, "a server frame was masked"
         n = b1 & 127
         if n == 126:
-            n = struct.unpack("!H", self._take(2))[0]
+            n = struct.unpack("!H", self._read_exact(2))[0]
         elif n == 127:
-            n = struct.unpack("!Q", self._take(8))[0]
-        return bool(b0 & 0x80), b0 & 15, self._take(n)
+            n = struct.unpack("!Q", self._read_exact(8))[0]
+        return bool(b0 & 0x80), b0 & 15, self._read_exact(n)
 
     def close_code(self):
         """Read frames up to the server's close frame: its code."""
@@ -132,21 +110,6 @@ class Raw:
             _, op, payload = self.frame()
             if op == 8:
                 return struct.unpack("!H", payload[:2])[0] if payload else None
-
-    def closed_by_server(self, timeout):
-        """Whether the server ends the connection (FIN or reset) within timeout."""
-        self.sock.settimeout(timeout)
-        try:
-            while self.sock.recv(65536):
-                pass
-            return True
-        except ConnectionResetError:
-            return True
-        except socket.timeout:
-            return False
-
-    def close(self):
-        self.sock.close()
 
 
 def handshake(srv, headers, path="/ws/echo", version="HTTP/1.1", method="GET"):
@@ -450,8 +413,7 @@ def test_a_send_from_another_task_reaches_the_client_and_a_reset_ends_it_quietly
         assert ws.recv(timeout=5) == "tick 1"
     raw = Raw(srv, "/ws/push")
     assert raw.frame()[1] == 1
-    raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    raw.close()  # a reset while the other task sends
+    raw.reset()  # while the other task sends
     serving(srv)
     time.sleep(0.3)
     assert "Traceback" not in srv.output(), srv.output()

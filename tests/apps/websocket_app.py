@@ -2,22 +2,14 @@
 # module (APP_MODULES).
 import asyncio
 
+from ws_echo import echo
+
 
 def install(app):
     router = app.router
 
-    @router.websocket("/ws/echo")
-    async def echo(ws):
-        while True:
-            msg = await ws.receive()
-            if msg is None:
-                return
-            await ws.send(msg)
-
-    # Open to pages of other sites.
-    @router.websocket("/ws/open", cross_origin=True)
-    async def open_echo(ws):
-        await echo(ws)
+    router.add_websocket("/ws/echo", echo)
+    router.add_websocket("/ws/open", echo, cross_origin=True)  # open to pages of other sites
 
     # Sends messages of `size` bytes as fast as the client takes them, for
     # ever (a client that never reads is cut).

@@ -7,6 +7,7 @@ from os import getenv
 
 import httpd
 from httpd.sse import EventHub
+from ws_echo import echo
 
 
 class _Config:
@@ -30,13 +31,5 @@ def heap(request):
     return {"alloc": gc.mem_alloc(), "websockets": len(server.websockets), "streams": hub.count}
 
 
-@router.websocket("/ws/echo")
-async def echo(ws):
-    while True:
-        msg = await ws.receive()
-        if msg is None:
-            return
-        await ws.send(msg)
-
-
+router.add_websocket("/ws/echo", echo)
 httpd.run(server)
