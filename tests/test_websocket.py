@@ -368,6 +368,16 @@ def test_a_client_that_vanished_is_cut_after_the_ping_and_a_live_one_stays(start
     serving(srv)
 
 
+def test_a_handler_busy_elsewhere_keeps_a_live_client_past_the_write_and_ping_deadlines(start_server):
+    srv = start(start_server, WS_PING_MS=500, WS_PONG_TIMEOUT_MS=500)  # WRITE_TIMEOUT_MS 1.5 s
+    with connect(url(srv, "/ws/slow")) as ws:
+        assert ws.recv(timeout=5) == "hi"  # 2.5 s on: past the 101's write deadline, and five pings
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=5)
+    assert ws.close_code == 1000
+    serving(srv)
+
+
 def test_a_client_that_never_reads_is_cut_by_the_write_deadline(start_server):
     srv = start(start_server)
     raw = Raw(srv, "/ws/flood/4000", rcvbuf=4096)  # messages of 4,000 bytes without end, never read

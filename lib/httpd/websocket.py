@@ -136,6 +136,7 @@ async def _run(server, conn, request, handler):
     _make_room(server)
     server.websockets.append(ws)
     conn.upgraded = ws
+    ws._hold()  # from now on the WebSocket's deadline, not the 101's write's
     try:
         code = _NORMAL
         try:
@@ -199,7 +200,8 @@ class WebSocket:
     async def receive(self):
         """The next message: a str (text) or a bytearray (binary); None once
         the WebSocket is closed (by the peer, by close(), or for a broken
-        rule, answered with its close code). Pings are answered meanwhile."""
+        rule, answered with its close code). Pings are answered meanwhile.
+        Only the handler's own task receives."""
         msg = None  # the message so far, while it comes in fragments
         text = False
         while not self.closed:

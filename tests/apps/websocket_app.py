@@ -19,6 +19,13 @@ def install(app):
         while True:
             await ws.send(data)
 
+    # Busy elsewhere before it sends or reads anything: the connection is
+    # kept, the peer answering the server's pings (which wait unread).
+    @router.websocket("/ws/slow")
+    async def slow(ws):
+        await asyncio.sleep_ms(2500)
+        await ws.send("hi")
+
     # Closes at once with a code of its own.
     @router.websocket("/ws/bye")
     async def bye(ws):
