@@ -77,7 +77,7 @@ export MICROPYTHON
 MICROPYPATH := .frozen:lib:.
 DEPLOY := $(VENV)/bin/python tools/deploy.py
 # test_http.py is run against the .mpy build once it exists
-MPY_TESTS := tests/test_smoke.py $(wildcard tests/test_http.py) tests/test_robustness.py
+MPY_TESTS := tests/test_smoke.py $(wildcard tests/test_http.py) tests/test_robustness.py tests/test_websocket.py
 # MicroPython v1.28.0's unix port built 32-bit from MICROPY_SRC (tools/firmware.py
 # unix32), its mpy-cross, and the same port with firmware/manifest.py frozen in:
 # make test runs MPY_TESTS on it from .mpy, make bench measures heap on both.
