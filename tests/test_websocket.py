@@ -561,3 +561,27 @@ def test_an_open_websocket_costs_under_3_kb_and_less_than_two_event_streams(star
     word = 4 if "unix32" in board_word_size() else 8
     assert 0 < per_websocket < 800 * word, per_websocket  # (about 2.2-2.5 KB on 32-bit, 2026-12-07)
     assert per_websocket < 2 * per_stream, (per_websocket, per_stream)
+
+
+def test_chromium_switches_the_led_from_the_example_page_and_another_page_hears_it(start_server, playwright):
+    """A browser's own WebSocket: its handshake (Origin, Sec-Fetch-*), and
+    the example page under the board's Content-Security-Policy."""
+    from chromium import CHROMIUM, CHROMIUM_ARGS
+
+    srv = start_server({"APP_MODULES": "led_socket"}, path=(PICO_LIB, ".", "tests/apps"),
+                       interpreter=board_word_size())
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    try:
+        pages = [browser.new_page(), browser.new_page()]
+        for page in pages:
+            page.goto("http://127.0.0.1:%d/led" % srv.port)
+        state = "([t]) => document.getElementById('state').textContent === t"
+        for page in pages:
+            page.wait_for_function(state, arg=["off"], timeout=15000)
+        pages[0].click("#led")
+        for page in pages:
+            page.wait_for_function(state, arg=["on"], timeout=15000)
+        assert json.loads(client.get(srv.port, "/api/status").body)["board"]["led"] is True
+    finally:
+        browser.close()
+    serving(srv)
