@@ -57,6 +57,13 @@ def http_status(srv):
     return json.loads(client.get(srv.port, "/api/status").body)["http"]
 
 
+def server_close(ws):
+    """Wait for the server to close the real client's WebSocket: its code."""
+    with pytest.raises(ConnectionClosed):
+        ws.recv(timeout=5)
+    return ws.close_code
+
+
 # -- a raw client, for what a real one never sends ---------------------------
 
 def frame(op, payload=b"", fin=True, mask=b"\x11\x22\x33\x44", rsv=0, length=None):
@@ -206,9 +213,7 @@ def test_the_largest_messages_come_back_whole_from_the_core_alone(start_server, 
         ws.send(data)
         assert ws.recv(timeout=10) == data
         ws.send(b"x" * 65537)
-        with pytest.raises(ConnectionClosed):
-            ws.recv(timeout=5)
-    assert ws.close_code == 1009
+        assert server_close(ws) == 1009
     serving(srv)
 
 
@@ -225,14 +230,10 @@ def test_text_messages_come_back_as_text_non_ascii_included(srv, size):
 def test_a_message_over_the_limit_is_closed_with_1009_whole_or_in_fragments(srv):
     with connect(url(srv), max_size=None) as ws:
         ws.send(b"x" * 4097)
-        with pytest.raises(ConnectionClosed):
-            ws.recv(timeout=5)
-    assert ws.close_code == 1009
+        assert server_close(ws) == 1009
     with connect(url(srv), max_size=None) as ws:
         ws.send([b"x" * 3000, b"y" * 2000])  # each fragment fits, the message does not
-        with pytest.raises(ConnectionClosed):
-            ws.recv(timeout=5)
-    assert ws.close_code == 1009
+        assert server_close(ws) == 1009
     serving(srv)
 
 
@@ -244,10 +245,9 @@ def test_fragments_with_a_ping_between_them_make_one_message_and_the_pong_comes_
                  + frame(0, b"cd"))
         assert raw.frame() == (True, 10, b"between")
         assert raw.frame() == (True, 1, "ab€cd".encode())
-        # The real client's fragments too.
     finally:
         raw.close()
-    with connect(url(srv)) as ws:
+    with connect(url(srv)) as ws:  # the real client's fragments too
         ws.send(["one ", "two ", "three"])
         assert ws.recv(timeout=5) == "one two three"
     serving(srv)
@@ -281,18 +281,14 @@ def test_the_clients_close_is_answered_with_its_code_and_the_server_closes_the_c
 
 def test_the_handler_s_close_reaches_the_client_with_its_code_and_reason(srv):
     with connect(url(srv, "/ws/bye")) as ws:
-        with pytest.raises(ConnectionClosed):
-            ws.recv(timeout=5)
-    assert ws.close_code == 4000 and ws.close_reason == "bye"
+        assert server_close(ws) == 4000 and ws.close_reason == "bye"
     serving(srv)
 
 
 def test_a_handler_that_returns_closes_with_1000_and_one_that_fails_with_1011(srv):
     with connect(url(srv, "/ws/bug")) as ws:
         ws.send("go")
-        with pytest.raises(ConnectionClosed):
-            ws.recv(timeout=5)
-    assert ws.close_code == 1011
+        assert server_close(ws) == 1011
     srv.wait_for_log("ValueError: handler bug")
     serving(srv)
 
@@ -372,9 +368,7 @@ def test_a_handler_busy_elsewhere_keeps_a_live_client_past_the_write_and_ping_de
     srv = start(start_server, WS_PING_MS=500, WS_PONG_TIMEOUT_MS=500)  # WRITE_TIMEOUT_MS 1.5 s
     with connect(url(srv, "/ws/slow")) as ws:
         assert ws.recv(timeout=5) == "hi"  # 2.5 s on: past the 101's write deadline, and five pings
-        with pytest.raises(ConnectionClosed):
-            ws.recv(timeout=5)
-    assert ws.close_code == 1000
+        assert server_close(ws) == 1000
     serving(srv)
 
 
@@ -493,9 +487,7 @@ def test_the_led_example_wants_the_token_when_one_is_set(start_server):
     srv = start_server({"APP_MODULES": "led_socket", "API_TOKEN": "secret-token"},
                        path=(PICO_LIB, ".", "tests/apps"), interpreter=board_word_size())
     with connect(url(srv, "/ws/led")) as ws:
-        with pytest.raises(ConnectionClosed):
-            ws.recv(timeout=5)
-    assert ws.close_code == 1008
+        assert server_close(ws) == 1008
     with connect(url(srv, "/ws/led"), additional_headers={"X-API-Token": "secret-token"}) as ws:
         assert ws.recv(timeout=5) == "off"
     serving(srv)
