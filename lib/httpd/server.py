@@ -848,7 +848,7 @@ class Server:
                 for c in self._conns:  # allocates nothing
                     d = c.deadline
                     if d is not None and ticks_diff(d, now) <= 0:
-                        if c.phase != _UPGRADED or c.upgraded.overdue():
+                        if c.phase != _UPGRADED or c.upgraded is None or c.upgraded.overdue():
                             self._cut(c, c.phase)
                     elif c.slot is None or c.cut is not None or c.phase == _STREAM:
                         pass
