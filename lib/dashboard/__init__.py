@@ -66,6 +66,7 @@ class Dashboard:
         add("/api/led", self.api_led, ("GET", "POST", "PUT"))
         add("/api/events", self.events)
         app.server.error_handler = app.error_response
+        app.watchers.append(self.changed)
         app.tasks.append(self.hub.feed(self.publish_status))
 
     # -- the page -----------------------------------------------------------------
@@ -90,7 +91,7 @@ class Dashboard:
             on = data["on"]
         else:
             raise HTTPError(400, _BAD_LED)
-        self.set_led(on)
+        self.app.set_led(on)  # (its watchers: changed() below, and MQTT's)
         return Response.json({"on": self.app.board.led}, 200, _NO_STORE)
 
     def events(self, request):
@@ -98,8 +99,9 @@ class Dashboard:
 
     # -- the state -------------------------------------------------------------------
 
-    def set_led(self, on):
-        self.app.board.set_led(on)
+    def changed(self, what):
+        """Something changed through the app (the LED, from here or from Home
+        Assistant): the open streams see it now."""
         if self.hub.count:
             self.hub.publish("status", self.status_json())
 
