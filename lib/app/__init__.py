@@ -86,7 +86,8 @@ class App:
         self.monitor = None  # logs, crash record, history, metrics (lib/monitor/)
         self.mode: "str | None" = None  # "portal" while the setup portal runs (see build)
         self.mqtt = None  # Home Assistant over MQTT (lib/mqtt/): its Node while MQTT_HOST is set
-        self.watchers = []  # functions(what) told of a change made through set_led ("led")
+        # set_led(on), the LED's one door for MQTT and your modules, is the
+        # dashboard's (its streams and Home Assistant then see the change).
         # status()'s dicts with their fixed values; it sets the rest in place
         # wifi_chip: True, False (a Pico W whose wireless chip does not answer:
         # no Wi-Fi, and "led" is only the state last asked for), None (a port
@@ -97,13 +98,6 @@ class App:
                                   "reset_cause": self.reset_cause, "wifi_chip": self.board.wifi_chip}}
         self.router.add("/health", lambda request: _HEALTH)
         self.router.add("/api/status", lambda request: Response.json(self.status()))
-
-    def set_led(self, on):
-        """The LED's one door for the routes and MQTT: the board, then every
-        watcher (the dashboard's live streams, Home Assistant)."""
-        self.board.set_led(on)
-        for watcher in self.watchers:
-            watcher("led")
 
     def server_listening(self):
         """The watchdog's check of the accept task."""

@@ -49,6 +49,8 @@ def build(App, config, board=None, wifi=None, mode=None):
     if token:  # over-the-air updates: compiled before the server's buffers fragment the heap
         gc.collect()
         import ota
+    if broker:  # its connection holds one of lwIP's 5: the server serves one fewer, keeping its spare for a newcomer
+        config.MAX_CONNECTIONS = max(1, config.MAX_CONNECTIONS - 1)
     gc.collect()
     app = App(config, board, wifi)
     app.mode = mode

@@ -66,7 +66,7 @@ class Dashboard:
         add("/api/led", self.api_led, ("GET", "POST", "PUT"))
         add("/api/events", self.events)
         app.server.error_handler = app.error_response
-        app.watchers.append(self.changed)
+        app.set_led = self.set_led  # pyright: ignore[reportAttributeAccessIssue] (the LED's one door: App's comment)
         app.tasks.append(self.hub.feed(self.publish_status))
 
     # -- the page -----------------------------------------------------------------
@@ -91,7 +91,7 @@ class Dashboard:
             on = data["on"]
         else:
             raise HTTPError(400, _BAD_LED)
-        self.app.set_led(on)  # (its watchers: changed() below, and MQTT's)
+        self.set_led(on)
         return Response.json({"on": self.app.board.led}, 200, _NO_STORE)
 
     def events(self, request):
@@ -99,11 +99,14 @@ class Dashboard:
 
     # -- the state -------------------------------------------------------------------
 
-    def changed(self, what):
-        """Something changed through the app (the LED, from here or from Home
-        Assistant): the open streams see it now."""
+    def set_led(self, on):
+        """Change the LED (from the page, the API or Home Assistant): the open
+        streams and Home Assistant see it now."""
+        self.app.board.set_led(on)
         if self.hub.count:
             self.hub.publish("status", self.status_json())
+        if self.app.mqtt:
+            self.app.mqtt.changed("led")
 
     def status_json(self, shared_ms=0):
         """The /api/status JSON; with shared_ms, the last one if it was made

@@ -224,7 +224,7 @@ def led_form(dashboard, request):
     action = form.get("action")
     if action not in _ACTIONS:
         raise HTTPError(400, "action must be on, off or toggle")
-    dashboard.app.set_led(not dashboard.app.board.led if action == "toggle" else action == "on")
+    dashboard.set_led(not dashboard.app.board.led if action == "toggle" else action == "on")
     return Response.redirect("/")
 
 

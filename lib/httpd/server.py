@@ -226,15 +226,6 @@ class Server:
         self._listener = None  # the listening socket while serve() runs
         self.listening = False  # True while the accept task runs (a watchdog checks it)
 
-    def lend_slots(self, n):
-        """Serve n connections fewer at once (before serve()): something else
-        on the board holds n of the network stack's connections (an MQTT
-        client holds one of lwIP's 5), and the spare slot that lets a
-        newcomer be answered stays spare. At least one slot is kept."""
-        for _ in range(min(n, len(self._pool) - 1)):
-            self._pool.pop()
-            self.max_connections -= 1
-
     @property
     def active(self):
         """Connections holding a slot."""

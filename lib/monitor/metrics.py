@@ -87,26 +87,6 @@ _WIFI = (
     b"# TYPE picow_wifi_downtime_seconds_total counter\n"
     b"picow_wifi_downtime_seconds_total %d\n"
 )
-_MQTT = (
-    b"# HELP picow_mqtt_connected 1 while the MQTT broker's connection is up.\n"
-    b"# TYPE picow_mqtt_connected gauge\n"
-    b"picow_mqtt_connected %d\n"
-    b"# HELP picow_mqtt_connects_total Connections the broker accepted since start.\n"
-    b"# TYPE picow_mqtt_connects_total counter\n"
-    b"picow_mqtt_connects_total %d\n"
-    b"# HELP picow_mqtt_messages_sent_total MQTT messages published.\n"
-    b"# TYPE picow_mqtt_messages_sent_total counter\n"
-    b"picow_mqtt_messages_sent_total %d\n"
-    b"# HELP picow_mqtt_messages_received_total MQTT messages received (commands, Home Assistant's status).\n"
-    b"# TYPE picow_mqtt_messages_received_total counter\n"
-    b"picow_mqtt_messages_received_total %d\n"
-    b"# HELP picow_mqtt_dropped_total Queued MQTT messages dropped for newer ones while the queue was full.\n"
-    b"# TYPE picow_mqtt_dropped_total counter\n"
-    b"picow_mqtt_dropped_total %d\n"
-    b"# HELP picow_mqtt_refused_total Connections left because the broker sent a malformed or oversized packet.\n"
-    b"# TYPE picow_mqtt_refused_total counter\n"
-    b"picow_mqtt_refused_total %d\n"
-)
 _RSSI_LINE = b"picow_wifi_rssi_dbm "  # dropped from the text while there is no value
 _INFO = (b"# HELP picow_info Firmware (version running, image, MicroPython) and board; always 1.\n"
          b"# TYPE picow_info gauge\npicow_info{%s} 1\n")
@@ -144,9 +124,7 @@ class Metrics:
             self.ring.lines if self.ring else 0, 1 if self.crash_recorded() else 0,
         )
         if app.mqtt is not None:  # (absent without a broker, as Wi-Fi's on a PC)
-            m = app.mqtt.status()
-            body += _MQTT % (1 if m["connected"] else 0, m["connects"], m["sent"], m["received"], m["dropped"],
-                             m["refused"])
+            body += app.mqtt.metrics()
         if app.wifi is not None:
             w = app.wifi.status()
             rssi = w.get("rssi")

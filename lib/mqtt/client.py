@@ -43,7 +43,7 @@ class Queue:
     full, the oldest is dropped and counted. It never grows."""
 
     def __init__(self, size):
-        self._items = [None] * max(1, size)
+        self._items: list = [None] * max(1, size)
         self._first = 0
         self.count = 0
         self.dropped = 0
@@ -109,8 +109,10 @@ class Client:
         self.inbox = packet.Inbox(config.MQTT_MAX_PACKET)
         self.out = packet.Out()
         self.topics = []  # subscribed at each connect (bytes)
-        self.on_connect = None  # coroutine function(client): run after each CONNACK, and on resync()
-        self.on_message = None  # function(topic, payload), bytes, called by the reader
+        # coroutine function(client): run after each CONNACK, and on resync()
+        self.on_connect: "Callable | None" = None  # pyright: ignore[reportUndefinedVariable]
+        # function(topic, payload), bytes, called by the reader
+        self.on_message: "Callable | None" = None  # pyright: ignore[reportUndefinedVariable]
         self.connected = False
         self.last_error = None
         self.connects = 0
@@ -290,7 +292,7 @@ class Client:
         end = self.out.n
         off = 0
         while off < end:
-            n = sock.write(mv[off:end])
+            n = sock.write(mv[off:end])  # pyright: ignore[reportOptionalMemberAccess] (a session's)
             if n:
                 off += n
             else:  # the socket's buffer is full: the broker does not read
@@ -299,7 +301,7 @@ class Client:
     async def _connack(self, sock):
         inbox = self.inbox
         while True:
-            await aio.wait_readable(sock)
+            await aio.wait_readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
             if inbox.fill(sock) == 0:
                 raise Broken("closed by the broker before CONNACK")
             got = inbox.next()
@@ -324,7 +326,7 @@ class Client:
                 if got is not None:
                     self._handle(*got)
                     continue
-                await aio.wait_readable(sock)
+                await aio.wait_readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
                 if inbox.fill(sock) == 0:
                     raise Broken("closed by the broker")
         except packet.Malformed as e:

@@ -15,7 +15,7 @@
 import asyncio
 import json
 
-from httpd import log
+from httpd import load, log
 
 _log = log.get_logger("mqtt")
 _HA_STATUS = b"homeassistant/status"  # Home Assistant's birth and will (its default)
@@ -76,6 +76,10 @@ class Node:
 
     def status(self):
         return self.client.status()
+
+    def metrics(self):
+        """The link's series for /metrics (mqtt/metrics.py, loaded at the first scrape)."""
+        return load("mqtt.metrics").text(self.client.status())
 
     # -- states and configs -------------------------------------------------------------
 

@@ -16,7 +16,7 @@ PINGREQ = const(0xC0)
 PINGRESP = const(0xD0)
 
 # CONNACK's return codes 1-5, in words for the status and the log.
-REFUSALS = (None, "unacceptable protocol version", "client id rejected", "broker unavailable",
+REFUSALS = ("", "unacceptable protocol version", "client id rejected", "broker unavailable",
             "bad user name or password", "not authorized")
 
 

@@ -5,11 +5,32 @@
 
 import json
 
+import httpd
 from httpd import log
 from mqtt.client import Client
 from mqtt.discovery import Node, board_entities
 
 _log = log.get_logger("mqtt")
+
+
+def read_settings(config):
+    """The MQTT settings config.py does not set get lib/mqtt/defaults.py's;
+    then, on a PC, their PICO_ overrides."""
+    from mqtt import defaults
+
+    names = [name for name in dir(defaults) if name.startswith("MQTT_")]
+    for name in names:
+        if not hasattr(config, name):
+            setattr(config, name, getattr(defaults, name))
+    httpd.forget("mqtt.defaults")
+    try:
+        from os import getenv  # noqa: F401
+    except ImportError:  # a board has no environment
+        return
+    from settings.pc import override  # PICO_<NAME> (a PC only), as settings.load() does
+
+    override(config, names)
+    httpd.forget("settings.pc")
 
 
 def load_credentials(path):
@@ -32,6 +53,7 @@ def load_credentials(path):
 def install(app):
     """mqtt.install(): the client, the node and the board's entities; their tasks."""
     config = app.config
+    read_settings(config)
     user, password = load_credentials(config.MQTT_CREDENTIALS_FILE)
     if password and app.monitor is not None:  # blanked out of /logs should a line ever hold it
         app.monitor.ring.secrets.append(password)
@@ -43,10 +65,6 @@ def install(app):
     node = Node(app, client, node_id, base, device(app), discovery, config.MQTT_STATE_INTERVAL_S)
     board_entities(app, node)  # (in discovery.py: what its functions read must outlive this module)
     app.mqtt = node
-    app.watchers.append(node.changed)  # the LED changed from the dashboard: Home Assistant hears it
-    # The connection holds one of the network stack's 5: the server serves one
-    # fewer at once, and keeps its spare for a newcomer (docs/home-assistant.md).
-    app.server.lend_slots(1)
     app.tasks.append(client.run())
     app.tasks.append(node.run())
     return node
