@@ -12,7 +12,7 @@ import time
 import pytest
 
 import client
-from serverproc import board_word_size
+from serverproc import PICO_LIB, board_word_size
 from broker import Broker, FakeBroker, HomeAssistant, configs, retained
 
 BASE = "picow/host"  # MQTT_PREFIX / the board's id ("host" on the unix port)
@@ -42,7 +42,7 @@ def board(start_server, port, tmp_path, **settings):
     # builds it): from .py the client's code and names take about 18 KB of
     # a 32-bit heap, 26 KB of a 64-bit one, where the page's first view
     # then finds no room to compile (frozen in the image, they stay in flash).
-    return start_server(merged, interpreter=board_word_size())
+    return start_server(merged, interpreter=board_word_size(), path=(PICO_LIB, ".", "tests/apps"))
 
 
 def mqtt_status(srv):
@@ -283,3 +283,16 @@ def test_without_a_broker_named_there_is_no_mqtt(server):
     status = json.loads(client.get(server.port, "/api/status").body)
     assert status["mqtt"] is None
     assert "picow_mqtt" not in client.get(server.port, "/metrics").body.decode()
+
+
+def test_a_users_module_adds_a_sensor_and_a_switch_in_a_few_lines(start_server, broker, home_assistant, tmp_path):
+    ha = home_assistant
+    board(start_server, broker.port, tmp_path, APP_MODULES="mqtt_entity")  # (tests/apps/mqtt_entity.py)
+    ha.wait(BASE + "/door", "closed")
+    ha.wait(BASE + "/relay", "OFF")
+    found = configs(broker.port)
+    relay = found["homeassistant/switch/%s/relay/config" % NODE]
+    assert relay["icon"] == "mdi:power-socket-eu" and relay["command_topic"] == BASE + "/relay/set"
+    assert found["homeassistant/sensor/%s/door/config" % NODE]["device"]["identifiers"] == [NODE]
+    ha.publish(BASE + "/relay/set", "ON")
+    ha.wait(BASE + "/relay", "ON")
