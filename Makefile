@@ -136,7 +136,8 @@ run-board: $(VENV)/.run-ready
 		$(if $(TOKEN),--token "$(TOKEN)") $(if $(filter-out 0,$(FRESH)),--fresh)
 
 # The deploy tests need socat, the browser tests chromium, the monitoring tests
-# prometheus (with promtool), the emulator tests
+# prometheus (with promtool), the MQTT tests mosquitto (a broker each test
+# starts on a port of its own, never the system's service), the emulator tests
 # node and iproute2 (Debian); installed here when missing (as root). tests/
 # includes tests/board, which builds the firmware images it boots; where they
 # cannot run (no boot ROM for the emulator: tools/bootrom.py; no root) they
@@ -147,7 +148,8 @@ run-board: $(VENV)/.run-ready
 BOARD_NOT_RUN := build/board-tests-not-run.txt
 SAY_BOARD_NOT_RUN = @if [ -s $(BOARD_NOT_RUN) ]; then cat $(BOARD_NOT_RUN); fi
 test: setup check $(EMULATOR) $(UNIX32)
-	@sh tools/ensure-system-packages socat:socat chromium:chromium ip:iproute2 prometheus:prometheus promtool:prometheus
+	@PATH="$$PATH:/usr/sbin" sh tools/ensure-system-packages socat:socat chromium:chromium ip:iproute2 prometheus:prometheus \
+		promtool:prometheus mosquitto:mosquitto
 	@$(MAKE) --no-print-directory test-unit
 	$(VENV)/bin/pytest tests -m "not socket_free"
 	$(VENV)/bin/python tools/build.py

@@ -50,6 +50,13 @@ CRASH_FILE = "crash.txt"  # where the last crash (reason, traceback, log lines) 
 HISTORY_INTERVAL_MS = 60000  # the dashboard's charts take a sample this often; 0 turns sampling off
 HISTORY_SAMPLES = 60  # samples kept (60 x 60 s = the last hour); fixed arrays, 10 bytes a sample
 
+# -- Home Assistant over MQTT (lib/mqtt/, docs/home-assistant.md) ---------------
+MQTT_HOST = None  # the broker's address (an IP address: a name is looked up by a blocking DNS query); None: no MQTT, nothing loaded
+# The other MQTT settings' defaults live in lib/mqtt/defaults.py, read only
+# when MQTT_HOST is set (a board without a broker keeps the heap); set any of
+# them here, below this line, to change it:
+#   MQTT_PREFIX = "garage"
+
 # -- Over-the-air updates (lib/ota/, docs/ota.md; only with API_TOKEN set) ----
 OTA_RESERVE_BYTES = 16384  # flash an update must leave free (507 otherwise), so a full disk never stops the crash record or wifi.json
 OTA_CONFIRM_MS = 5000  # a new version must serve this long (and answer /health) before it is kept; else the next boot rolls back

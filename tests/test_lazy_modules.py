@@ -45,11 +45,17 @@ PART = {
     "update stage": "ota.stage",  # the staging area's files
     "update files": "ota.files",  # an upload's checks: loaded for an upload
     "wifi": "wifi",
+    "mqtt": "mqtt",  # Home Assistant over MQTT: only with MQTT_HOST
+    "mqtt packets": "mqtt.packet",
+    "mqtt client": "mqtt.client",
+    "mqtt discovery": "mqtt.discovery",
+    "mqtt setup": "mqtt.setup",  # reading the settings: run once, forgotten
 }
 USER = "modules_app"
 SERVING = {"app", "board", "board stand-in", "settings", "version", "dashboard", "monitor",
            "log ring", "crash record", "history"}
 WITH_TOKEN = SERVING | {"access", "token", "login", "update", "update stage"}
+WITH_MQTT = SERVING | {"mqtt", "mqtt packets", "mqtt client", "mqtt discovery"}
 
 
 def names(parts):
@@ -95,6 +101,14 @@ def test_with_a_token_the_update_endpoint_and_the_door_are_loaded_and_boot_leave
     the application run once: their code is gone once the board serves."""
     srv = start(start_server, script=script, API_TOKEN="secret-token")
     assert firmware_modules(srv) == names(WITH_TOKEN)
+
+
+def test_mqtt_is_loaded_only_with_a_broker_named_and_its_setup_is_forgotten(start_server):
+    """No broker (the default): none of lib/mqtt (the first test). With one
+    named, the client, its packets and Home Assistant's discovery; not the
+    code that read the settings. (No broker listens: the client retries.)"""
+    srv = start(start_server, MQTT_HOST="127.0.0.1", MQTT_PORT=1)
+    assert firmware_modules(srv) == names(WITH_MQTT)
 
 
 def test_a_user_module_named_like_a_firmware_package_is_refused_with_words(start_server):

@@ -18,8 +18,10 @@ def assignments(path):
 
 def config_settings():
     """Every setting of the firmware: the core's (lib/httpd/defaults.py, which
-    config.py imports) and config.py's own."""
-    return dict(assignments("lib/httpd/defaults.py"), **assignments("config.py"))
+    config.py imports), MQTT's (lib/mqtt/defaults.py, read only with a broker
+    named) and config.py's own."""
+    return dict(assignments("lib/httpd/defaults.py"), **assignments("lib/mqtt/defaults.py"),
+                **assignments("config.py"))
 
 
 def test_each_default_is_written_once():
@@ -30,6 +32,11 @@ def test_each_default_is_written_once():
     server = (ROOT / "lib/httpd/server.py").read_text()
     for name in core:  # each read by its name: `grep NAME lib/` finds where it is used
         assert re.search(r"\bsetting\.%s\b" % name, server), name
+    mqtt = assignments("lib/mqtt/defaults.py")
+    assert set(mqtt) & set(app) == set(), "config.py repeats a default of lib/mqtt/defaults.py"
+    code = "".join(p.read_text() for p in (ROOT / "lib/mqtt").glob("*.py") if p.name != "defaults.py")
+    for name in mqtt:
+        assert re.search(r"\bconfig\.%s\b" % name, code), name
 
 
 def test_the_configuration_reference_documents_every_setting_with_its_default():

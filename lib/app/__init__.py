@@ -85,6 +85,9 @@ class App:
         self.crash = None  # the last crash record's reason and uptime (lib/monitor/)
         self.monitor = None  # logs, crash record, history, metrics (lib/monitor/)
         self.mode: "str | None" = None  # "portal" while the setup portal runs (see build)
+        self.mqtt = None  # Home Assistant over MQTT (lib/mqtt/): its Node while MQTT_HOST is set
+        # set_led(on), the LED's one door for MQTT and your modules, is the
+        # dashboard's (its streams and Home Assistant then see the change).
         # status()'s dicts with their fixed values; it sets the rest in place
         # wifi_chip: True, False (a Pico W whose wireless chip does not answer:
         # no Wi-Fi, and "led" is only the state last asked for), None (a port
@@ -139,6 +142,7 @@ class App:
         b["temperature_c"] = round(board.temperature_c(), 1)
         st["wifi"] = self.wifi.status() if self.wifi else None
         st["crash"] = self.crash
+        st["mqtt"] = self.mqtt.status() if self.mqtt else None
         st["update"] = otaboot.report()  # the version running, the last rollback (lib/otaboot/__init__.py)
         s = self.server.stats
         h = st["http"]

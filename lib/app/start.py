@@ -19,7 +19,7 @@ from httpd import log
 # The firmware's own top-level names (lib/'s packages): a user's module of
 # one of these names would be shadowed by ours on the image (a frozen module
 # wins over /lib), or shadow ours; APP_MODULES may not name them.
-FIRMWARE = ("access", "app", "board", "dashboard", "httpd", "monitor", "ota", "otaboot", "settings", "wifi")
+FIRMWARE = ("access", "app", "board", "dashboard", "httpd", "monitor", "mqtt", "ota", "otaboot", "settings", "wifi")
 
 
 def build(App, config, board=None, wifi=None, mode=None):
@@ -41,10 +41,16 @@ def build(App, config, board=None, wifi=None, mode=None):
 
         gc.collect()  # the compiler's garbage, before the next module's code lands between it
         import monitor
+    broker = None if portal else getattr(config, "MQTT_HOST", None)
+    if broker:  # Home Assistant (lib/mqtt/): loaded only when a broker is named
+        gc.collect()
+        import mqtt
     token = getattr(config, "API_TOKEN", None)
     if token:  # over-the-air updates: compiled before the server's buffers fragment the heap
         gc.collect()
         import ota
+    if broker:  # its connection holds one of lwIP's 5: the server serves one fewer, keeping its spare for a newcomer
+        config.MAX_CONNECTIONS = max(1, config.MAX_CONNECTIONS - 1)
     gc.collect()
     app = App(config, board, wifi)
     app.mode = mode
@@ -58,6 +64,8 @@ def build(App, config, board=None, wifi=None, mode=None):
         dashboard.install(app)  # pyright: ignore[reportPossiblyUnbound]
     if token:  # over-the-air updates (lib/ota/), off without a token
         ota.install(app)  # pyright: ignore[reportPossiblyUnbound]
+    if broker:  # before the user's modules: they may add entities to app.mqtt
+        mqtt.install(app)  # pyright: ignore[reportPossiblyUnbound]
     if otaboot.event:  # a rollback or safe mode: in the log, and as the crash record the dashboard shows
         log.get_logger("ota").error("%s", otaboot.event)
         if app.monitor is not None and app.crash is None:

@@ -66,6 +66,7 @@ class Dashboard:
         add("/api/led", self.api_led, ("GET", "POST", "PUT"))
         add("/api/events", self.events)
         app.server.error_handler = app.error_response
+        app.set_led = self.set_led  # pyright: ignore[reportAttributeAccessIssue] (the LED's one door: App's comment)
         app.tasks.append(self.hub.feed(self.publish_status))
 
     # -- the page -----------------------------------------------------------------
@@ -99,9 +100,13 @@ class Dashboard:
     # -- the state -------------------------------------------------------------------
 
     def set_led(self, on):
+        """Change the LED (from the page, the API or Home Assistant): the open
+        streams and Home Assistant see it now."""
         self.app.board.set_led(on)
         if self.hub.count:
             self.hub.publish("status", self.status_json())
+        if self.app.mqtt:
+            self.app.mqtt.changed("led")
 
     def status_json(self, shared_ms=0):
         """The /api/status JSON; with shared_ms, the last one if it was made

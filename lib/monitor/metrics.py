@@ -123,6 +123,8 @@ class Metrics:
             board.temperature_c(), 1 if board.led else 0,
             self.ring.lines if self.ring else 0, 1 if self.crash_recorded() else 0,
         )
+        if app.mqtt is not None:  # (absent without a broker, as Wi-Fi's on a PC)
+            body += app.mqtt.metrics()
         if app.wifi is not None:
             w = app.wifi.status()
             rssi = w.get("rssi")

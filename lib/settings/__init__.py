@@ -19,16 +19,12 @@ def load():
         sys.modules.pop("settings.board", None)
         globals().pop("board", None)
     try:
-        from os import getenv
+        from os import getenv  # noqa: F401
     except ImportError:  # a board has no environment
         return config
-    for name in dir(config):
-        if name.isupper():
-            text = getenv("PICO_" + name)
-            if text is not None:
-                from settings.pc import convert  # (a PC only)
+    from settings.pc import override  # PICO_<NAME> (a PC only)
 
-                setattr(config, name, convert(name, text, getattr(config, name)))
+    override(config, dir(config))
     # Needed again only for a mistake's message: forgotten (sys.modules and
     # this package, as an attribute, both hold it).
     sys.modules.pop("settings.pc", None)

@@ -12,6 +12,17 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
 
+def override(config, names):
+    """PICO_<NAME> from the environment for each setting of `names`."""
+    from os import getenv
+
+    for name in names:
+        if name.isupper():
+            text = getenv("PICO_" + name)
+            if text is not None:
+                setattr(config, name, convert(name, text, getattr(config, name)))
+
+
 def convert(name, text, current):
     if isinstance(current, bool):
         word = text.lower()

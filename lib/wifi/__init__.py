@@ -237,14 +237,23 @@ class Station:
         limit = 2 * (self.config.WIFI_MAX_BACKOFF_MS + self.config.WIFI_CONNECT_TIMEOUT_MS)
         return ticks_diff(ticks_ms(), self.beat) < limit
 
+    def up(self):
+        """The monitor's view of the link at its last check, without asking
+        the driver: what other clients of the network (MQTT) wait on."""
+        return self._down_since is None
+
+    def rssi(self):
+        """The signal in dBm, or None where the driver cannot say."""
+        try:
+            return self.wlan.status("rssi")
+        except (OSError, ValueError):
+            return None
+
     def status(self):
         down = self._downtime_ms
         if self._down_since is not None:
             down += ticks_diff(ticks_ms(), self._down_since)
-        try:
-            rssi = self.wlan.status("rssi")
-        except (OSError, ValueError):
-            rssi = None
+        rssi = self.rssi()
         return {
             "mode": _mode,
             "connected": self.connected(),

@@ -26,8 +26,8 @@ def test_status_reports_what_changed_since_the_last_call():
     assert now["board"]["led"] is True, now
     assert now["http"]["requests"] == 3 and now["http"]["errors"] == 1, now["http"]
     assert now["heap_free"] + now["heap_used"] == a.heap_size
-    assert sorted(now) == ["board", "crash", "heap_free", "heap_used", "http", "image", "update", "uptime_s",
-                           "version", "wifi"], now
+    assert sorted(now) == ["board", "crash", "heap_free", "heap_used", "http", "image", "mqtt", "update",
+                           "uptime_s", "version", "wifi"], now
 
 
 def test_status_allocates_almost_nothing():

@@ -43,6 +43,7 @@ def status(request):
         },
         "wifi": None,
         "crash": None,
+        "mqtt": None,
         "update": {"mode": None, "version": None, "trial": False, "previous": None, "rollback": None,
                    "safe": None},
         "http": {
