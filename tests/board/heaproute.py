@@ -1,6 +1,7 @@
-# The test images' extra route, added as a user's module adds one
+# The test images' extra routes, added as a user's module adds them
 # (APP_MODULES, install(app)): /test/heap, the heap after a collection
-# (/api/status reports it without one, garbage included).
+# (/api/status reports it without one, garbage included), and /test/ws, a
+# WebSocket that echoes what it gets (tests/board/test_board_websocket.py).
 import gc
 
 from httpd import Response
@@ -11,5 +12,14 @@ def _heap(request):
     return Response.json({"free": gc.mem_free(), "used": gc.mem_alloc()})
 
 
+async def _echo(ws):
+    while True:
+        message = await ws.receive()
+        if message is None:
+            return
+        await ws.send(message)
+
+
 def install(app):
     app.router.add("/test/heap", _heap)
+    app.router.add_websocket("/test/ws", _echo)
