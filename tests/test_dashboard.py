@@ -1063,3 +1063,19 @@ def test_page_weight_with_a_full_history_stays_within_budget(web_root):
         assert page.count(b"<svg") == 3  # temperature, heap, requests (no Wi-Fi here)
     print("\npage weight with a full history: %d bytes (budget %d)" % (len(page), PAGE_WEIGHT_BUDGET))
     assert len(page) <= PAGE_WEIGHT_BUDGET
+
+
+def test_a_stream_whose_page_is_closed_frees_its_connection_at_once(start_server, web_root, streams):
+    # Nothing is written to the stream for 8 s (no status, no heartbeat): its
+    # end must be seen without a write that fails.
+    srv = start_server({"WWW_ROOT": web_root, "STATUS_INTERVAL_MS": 60000, "EVENT_HEARTBEAT_MS": 8000})
+    s = streams(srv.port)
+    s.next_event("status")
+    assert srv.wait_client_sockets(1, timeout=3) == 1
+    t0 = time.monotonic()
+    s.close()
+    assert srv.wait_client_sockets(0, timeout=3) == 0
+    assert time.monotonic() - t0 < 3
+    other = streams(srv.port)  # the slot and the stream are free again
+    assert other.next()["retry"] == "3000"
+    assert json.loads(client.get(srv.port, "/api/status").body)["http"]["dropped"] == 1

@@ -850,8 +850,19 @@ class Server:
                     if d is not None and ticks_diff(d, now) <= 0:
                         if c.phase != _UPGRADED or c.upgraded is None or c.upgraded.overdue():
                             self._cut(c, c.phase)
-                    elif c.slot is None or c.cut is not None or c.phase == _STREAM:
+                    elif c.slot is None or c.cut is not None:
                         pass
+                    elif c.phase == _STREAM:
+                        # An event stream's client sends nothing once it has
+                        # asked: input is its end (a page closed or gone
+                        # elsewhere), which the stream itself would notice
+                        # only at a write that fails, seconds later, holding
+                        # one of the board's few connections till then.
+                        # Counted as that failed write would count it, and
+                        # closed quietly (a cut _LINGER is): its peer has.
+                        if _has_input(c.stream):
+                            self.stats.dropped += 1
+                            self._cut(c, _LINGER)
                     elif c.phase == _WRITE:
                         self._shed_if_stalled(c, now, crowded)
                     elif _over_grace(c, now) < 0:
