@@ -34,7 +34,7 @@ import bootrom  # noqa: E402
 # What each image is built from: an image older than any of these is stale.
 _APP_SOURCES = ("lib", "config.py", "boot.py", "main.py", "www/static", "firmware")
 _TEST_SOURCES = _APP_SOURCES + ("tests/board/main.py", "tests/board/slipnet.py", "tests/board/heaproute.py",
-                                "tests/board/manifest.py", "tests/mp")
+                                "tests/apps/ws_echo.py", "tests/board/manifest.py", "tests/mp")
 
 
 REQUIRED = os.environ.get("PICOW_BOARD_TESTS") == "required"
@@ -167,6 +167,16 @@ def test_image():
     """build/firmware/test/picow-server-slip.uf2: the release image with a
     SLIP link and the socket-free tests of tests/mp frozen in."""
     return _ensure_image("test-ours", FIRMWARE / "test" / "picow-server-slip.uf2", _TEST_SOURCES)
+
+
+@pytest.fixture
+def ours(test_image):
+    """Our test image booted and serving on a SLIP link: (board, link)."""
+    import crowd
+
+    with crowd.booted(test_image) as (board, link):
+        yield board, link
+        assert board.watchdog_resets == 0, "the watchdog reset the board: its loop was stuck"
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@
 import gc
 
 from httpd import Response
+from ws_echo import echo  # (tests/apps/ws_echo.py, frozen beside this)
 
 
 def _heap(request):
@@ -12,14 +13,6 @@ def _heap(request):
     return Response.json({"free": gc.mem_free(), "used": gc.mem_alloc()})
 
 
-async def _echo(ws):
-    while True:
-        message = await ws.receive()
-        if message is None:
-            return
-        await ws.send(message)
-
-
 def install(app):
     app.router.add("/test/heap", _heap)
-    app.router.add_websocket("/test/ws", _echo)
+    app.router.add_websocket("/test/ws", echo)

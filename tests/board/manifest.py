@@ -5,6 +5,7 @@ include("../../firmware/manifest.py", custom_main=True)
 module("main.py")
 module("slipnet.py")
 module("heaproute.py")
+module("ws_echo.py", base_path="../apps")  # heaproute's /test/ws
 # The MicroPython-side unit tests that need no sockets (tests/mp), frozen so
 # that tests/board/test_image.py runs them on the rp2 port itself. Frozen code
 # stays in flash: the application's heap is the same as without them.

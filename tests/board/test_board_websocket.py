@@ -15,7 +15,6 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-import crowd
 from test_board_net import VISITOR_BOUND_S, get_json, request
 
 pytestmark = pytest.mark.skipif(
@@ -28,12 +27,6 @@ URL = "ws://192.0.2.2/test/ws"
 WS_PING_S = 10
 WS_PONG_TIMEOUT_S = 5
 
-
-@pytest.fixture
-def ours(test_image):
-    with crowd.booted(test_image) as (board, link):
-        yield board, link
-        assert board.watchdog_resets == 0, "the watchdog reset the board: its loop was stuck"
 
 
 def open_ws(link):

@@ -42,13 +42,6 @@ pytestmark = pytest.mark.skipif(
     reason="needs root and /dev/net/tun: the SLIP link's network namespace and TUN device")
 
 
-@pytest.fixture
-def ours(test_image):
-    """Our test image booted and serving on a SLIP link: (board, link)."""
-    with crowd.booted(test_image) as (board, link):
-        yield board, link
-        assert board.watchdog_resets == 0, "the watchdog reset the board: its loop was stuck"
-
 
 def test_fifteen_browsers_at_once_do_not_harm_the_board_and_their_figures_are_recorded(ours):
     """Asserted: the board is unharmed by the crowd (no watchdog reset, the
