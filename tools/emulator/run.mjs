@@ -23,6 +23,9 @@
 // timeouts keep their real length.
 //
 // RUNNER_STATS=1 logs the execution rate every 5 s.
+// RUNNER_PROFILE=FILE samples the program counter (about one instruction in
+// 1000) and rewrites FILE every second with the counts so far, as JSON
+// {"pc hex": count}: tests/board/pcprofile.py names the functions.
 
 import fs from 'fs';
 import net from 'net';
@@ -146,6 +149,22 @@ if (process.env.RUNNER_STATS) {
     Object.assign(stats, { instructions: 0, cycles0: mcu.core.cycles, wall0: performance.now(), busyMs: 0, asleepMs: 0 });
   }, 5000).unref();
 }
+// RUNNER_PROFILE: a sample every 1000 instructions on average (a varying
+// stride, so that a loop's period cannot hide in it).
+const profile = process.env.RUNNER_PROFILE ? new Map() : null;
+let sampleIn = 1000;
+if (profile) {
+  const write = () => {
+    const out = {};
+    for (const [pc, n] of profile) out[pc.toString(16)] = n;
+    const file = process.env.RUNNER_PROFILE;
+    fs.writeFileSync(file + '.tmp', JSON.stringify(out));
+    fs.renameSync(file + '.tmp', file);
+  };
+  setInterval(write, 1000).unref();
+  process.on('exit', write);
+}
+
 let timer = null;
 
 function wake() {
@@ -164,8 +183,19 @@ function run() {
     // A batch of instructions between clock checks (a few hundred us).
     let i = 0;
     const batchStart = performance.now();
-    for (; i < 3000 && !mcu.core.waiting; i++) {
-      clock.tick(mcu.core.executeInstruction() * CYCLE_NS);
+    if (profile) {
+      for (; i < 3000 && !mcu.core.waiting; i++) {
+        if (--sampleIn === 0) {
+          const pc = mcu.core.PC;
+          profile.set(pc, (profile.get(pc) || 0) + 1);
+          sampleIn = 500 + ((pc * 7919 + i) % 1000);
+        }
+        clock.tick(mcu.core.executeInstruction() * CYCLE_NS);
+      }
+    } else {
+      for (; i < 3000 && !mcu.core.waiting; i++) {
+        clock.tick(mcu.core.executeInstruction() * CYCLE_NS);
+      }
     }
     if (i) stats.busyMs += performance.now() - batchStart;
     stats.instructions += i;
