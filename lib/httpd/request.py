@@ -13,6 +13,7 @@ from . import codec
 
 _SP = const(32)
 _SLASH = const(47)
+_COLON = const(58)
 _LENGTH_CAP = const(1_000_000_000)  # Content-Length beyond any body limit
 
 # What the headers said, as bits of Request._flags (one attribute to reset).
@@ -59,6 +60,14 @@ def _all_in(cls, buf, start, end):
 
 def _is_token(buf, start, end):
     return end > start and _all_in(_TOKEN, buf, start, end)
+
+
+def _text(value):
+    # A header value as str; obs-text (RFC 9110 5.5) kept as Latin-1.
+    try:
+        return value.decode()
+    except UnicodeError:
+        return "".join(chr(b) for b in value)
 
 
 def _name_is(buf, start, end, lname):
@@ -395,11 +404,7 @@ class Request:
             if colon <= 0:
                 continue
             name = line[:colon].decode().lower()
-            value = line[colon + 1 :].strip()
-            try:
-                value = value.decode()
-            except UnicodeError:  # obs-text (RFC 9110 5.5): keep the bytes as Latin-1
-                value = "".join(chr(b) for b in value)
+            value = _text(line[colon + 1 :].strip())
             h[name] = h[name] + ", " + value if name in h else value
         return h
 
@@ -408,7 +413,28 @@ class Request:
         return self._host.decode() if self._flags & _HOST_SEEN else None
 
     def header_value(self, name, default=None):
-        return self.headers.get(name, default)
+        """One header's value by its lower-case name, repeats joined as in
+        `headers`; without decoding the others when `headers` has not been
+        (a page that needs only Accept-Encoding: a browser sends a dozen)."""
+        if self._decoded & 1:
+            return self.headers.get(name, default)
+        lname = name.encode()
+        n = len(lname)
+        buf = self._buf
+        pos = self._head_start
+        end = self._head_end
+        value = None
+        while pos < end:
+            nl = buf.find(b"\n", pos, end)
+            if nl < 0:
+                nl = end
+            # header() refused a line starting with white space, and names
+            # with any before their colon: the name is at the line's start.
+            if nl - pos > n and buf[pos + n] == _COLON and _name_is(buf, pos, pos + n, lname):
+                v = _text(bytes(buf[pos + n + 1 : nl]).strip())
+                value = v if value is None else value + ", " + v
+            pos = nl + 1
+        return default if value is None else value
 
     def json(self):
         """The body decoded as JSON; 415 unless it is sent as

@@ -102,11 +102,11 @@ class StaticFiles:
         headers = [("Cache-Control", self.cache_control)]
         if entry.gz is not None:
             headers.append(("Vary", "Accept-Encoding"))
-            if "gzip" in request.headers.get("accept-encoding", ""):
+            if "gzip" in request.header_value("accept-encoding", ""):
                 entry = entry.gz
                 headers.append(("Content-Encoding", "gzip"))
         headers.append(("ETag", entry.etag))
-        if entry.etag in request.headers.get("if-none-match", ""):
+        if entry.etag in request.header_value("if-none-match", ""):
             return Response(b"", 304, None, headers)
         ext = name[name.rfind(".") + 1 :] if "." in name else ""
         kind = TYPES.get(ext, "application/octet-stream")

@@ -313,6 +313,40 @@ def test_header_value_returns_default_for_missing_header():
     assert req.header_value("x-missing", "d") == "d"
 
 
+def test_header_value_reads_one_header_as_headers_has_it():
+    # header_value() scans the head for one name instead of decoding every
+    # header; its answers are the decoded dict's, for each name and case.
+    lines = ("Host: a", "Accept: text/html", "Accept-Encoding:  gzip, br \t",
+             "ACCEPT-encoding: deflate", "X-Accept-Encoding: no", "Accept-Encodings: no",
+             "X-Empty:", "Cookie: t=1; u=2")
+    for name in ("accept", "accept-encoding", "x-accept-encoding", "accept-encodings",
+                 "x-empty", "cookie", "host", "missing", "accept-encod"):
+        want = parse(get(*lines)).headers.get(name, "-")
+        got = parse(get(*lines)).header_value(name, "-")
+        assert got == want, (name, got, want)
+    assert parse(get(*lines)).header_value("accept-encoding") == "gzip, br, deflate"
+    req = parse(b"GET / HTTP/1.1\nHost: a\nAccept-Encoding: gzip\n\n")  # bare LF line ends
+    assert req.header_value("accept-encoding") == "gzip"
+    assert req.header_value("host") == "a"
+
+
+def test_header_value_after_headers_were_decoded_and_for_the_next_request():
+    h = fill(Head(Limits()), get("Host: a", "X-One: 1", "Accept-Encoding: gzip"))
+    req = h.request
+    assert req.headers["x-one"] == "1"
+    assert req.header_value("accept-encoding") == "gzip"
+    h.forget()
+    fill(h, get("Host: b", "X-Two: 2"))
+    assert req.header_value("accept-encoding") is None
+    assert req.header_value("x-one") is None
+    assert req.header_value("x-two") == "2"
+
+
+def test_header_value_of_obs_text_is_latin_1():
+    req = parse(get("Host: a", b"X-Name: caf\xe9"))
+    assert req.header_value("x-name") == "caf\xe9" == req.headers["x-name"]
+
+
 def test_non_utf8_header_value_is_400_or_readable():
     # RFC 9110 5.5 allows obs-text (0x80-0xFF) in field values. The parser
     # accepts it; reading `headers` must then not fail with UnicodeError
