@@ -468,6 +468,7 @@ async def _crowd(link, n, window, fresh, load_timeout, workdir, log):
             out["setup_s"] = round(time.monotonic() - t_setup, 1)
             tcp0 = await asyncio.to_thread(tcp_counters, link.netns)
             t0 = time.time()
+            out["t0_monotonic"] = time.monotonic()
             for v in visits:
                 v.t0 = t0
             await asyncio.gather(*(v.go(load_timeout) for v in visits))
@@ -535,6 +536,9 @@ def run_crowd(board, link, n, window=WINDOW_S, fresh=FRESH_S, load_timeout=30.0,
     res["watchdog_resets"] = board.watchdog_resets
     res["resets"] = board.resets
     res["runner_resets"] = [l for l in board.runner_log() if "reset" in l]
+    # With RUNNER_STATS=1: how busy the emulated core was, a line per 5 s from the load on
+    res["runner_stats"] = [(t, line.split("stats: ", 1)[1]) for t, line in board.runner_log_since(res.get("t0_monotonic", t_run))
+                           if "stats: " in line][:8]
     res["took_s"] = round(time.monotonic() - t_run, 1)
     return res
 
@@ -649,6 +653,7 @@ def summary(res, image="", pages=True):
     out.append("  contexts set up in %s s; pages settled %s s after the start; window ended at %s s" % (
         res.get("setup_s"), res.get("all_settled_s"), res.get("window_end_s")))
     if pages:
+        out += ["  board at %5.1f s: %s" % st for st in res.get("runner_stats") or ()]
         out += [page_line(p) for p in res["pages"]]
     return "\n".join(out)
 

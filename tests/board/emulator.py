@@ -64,6 +64,7 @@ class Board:
         self._out = bytearray()  # everything the console printed
         self._cursor = 0  # where wait_for() searches from
         self._log = []  # the runner's stderr lines
+        self._log_at = []  # when each came (time.monotonic())
         self._cond = threading.Condition()
         self.watchdog_resets = 0  # "[runner] watchdog reset" lines seen
         self.resets = 0  # any chip reset (watchdog or machine.reset())
@@ -104,6 +105,7 @@ class Board:
             line = raw.decode("utf-8", "replace").rstrip("\n")
             with self._cond:
                 self._log.append(line)
+                self._log_at.append(time.monotonic())
                 if line.startswith("[runner] watchdog"):
                     self.watchdog_resets += 1
                 if "reset" in line and line.startswith("[runner]"):
@@ -119,6 +121,11 @@ class Board:
     def runner_log(self):
         with self._cond:
             return list(self._log)
+
+    def runner_log_since(self, t):
+        """The runner's lines that came after time.monotonic() t, as (s after t, line)."""
+        with self._cond:
+            return [(round(at - t, 1), line) for at, line in zip(self._log_at, self._log) if at > t]
 
     def write(self, data):
         if isinstance(data, str):
