@@ -108,12 +108,17 @@ _REAP_MS = const(200)  # how often deadlines are checked while connections are o
 _EVICT_GRACE_MS = const(250)
 # - accepted and silent, after this long: until then its request may be on
 #   the way, and a browser does not resend a request lost on a connection it
-#   has just opened (the page or script is lost); a browser's spare
-#   connections idle for seconds. In a crowd of 30 browsers (emulated
-#   board) requests came over 1 s after their connection: with 1 s here 4 to
-#   10 of 30 first page loads were reset, with 2 s none (a newcomer waits up
-#   to SLOT_WAIT_MS, 5 s, for a silent slot holder to pass it);
-_FRESH_GRACE_MS = const(2000)
+#   has just opened (the page or script is lost). A browser's spare
+#   connections idle for seconds: Chromium opens a second one when its SYN
+#   is not answered within 250 ms, and in a crowd about one page in two
+#   left one, each holding one of lwIP's 5 connections while other
+#   browsers' SYNs were dropped. A browser sends its request as soon as it
+#   is connected (within 0.1 s in the crowd traces since the test rig was
+#   fixed; over 1 s on the starved rig, which is why this was 2 s); with
+#   1 s, 15 browsers loaded within 6.3-8.6 s instead of 6.8-13.9 s
+#   (docs/lwip.md). (A newcomer waits up to SLOT_WAIT_MS, 5 s, for a
+#   silent slot holder to pass it.)
+_FRESH_GRACE_MS = const(1000)
 # - its output not moving for this long (the peer stopped reading). Where
 #   the stack can tell (our image: aio.NOT_READING) only if the peer's window
 #   is closed; a connection whose lost segments are being resent (lwIP waits

@@ -201,9 +201,9 @@ def test_four_clients_that_never_read_do_not_stop_a_visitor_being_served(served)
 
 
 # How long a visitor may wait while silent clients hold connections. Our
-# firmware reclaims a connection silent for 2 s (the server marks it; before
+# firmware reclaims a connection silent for 1 s (the server marks it; before
 # that its request may be on the way) or a half-closed one for a new SYN:
-# the 2 s, once the silent ones are past their 2 s. Stock lwIP drops the SYN
+# the 2 s, once the silent ones are past their 1 s. Stock lwIP drops the SYN
 # until a PCB is free: the server closes the idle ones (5 s) or evicts them,
 # but they stay half-open until the peer lets go or modlwip aborts them 10 s
 # after the close; the host retries its SYN at 1, 3, 7, 15 and 31 s
