@@ -289,6 +289,27 @@ def test_without_a_broker_named_there_is_no_mqtt(server):
     assert "MQTT" not in page and "id=q" not in page  # no row, not even an empty one
 
 
+def test_the_broker_the_setup_portal_saved_is_used_when_config_py_names_none(start_server, broker, tmp_path):
+    """mqtt.json as lib/wifi/portal.py writes it: host and port, no login."""
+    (tmp_path / "mqtt.json").write_text(json.dumps({"host": "127.0.0.1", "port": broker.port}))
+    srv = start_server(dict(FAST, MQTT_CREDENTIALS_FILE=str(tmp_path / "mqtt.json")),  # no MQTT_HOST, no MQTT_PORT
+                       interpreter=board_word_size())
+    st = wait_status(srv, lambda st: st["connected"])
+    assert st["broker"] == "127.0.0.1:%d" % broker.port
+    assert "does not hold a user" not in srv.output()  # no login is no mistake
+
+
+def test_config_py_names_the_broker_before_mqtt_json_and_a_bad_one_leaves_mqtt_off(start_server, broker, tmp_path):
+    (tmp_path / "mqtt.json").write_text(json.dumps({"host": "10.255.255.1", "port": 1}))
+    srv = board(start_server, broker.port, tmp_path)  # MQTT_HOST set
+    assert wait_status(srv, lambda st: st["connected"])["broker"] == "127.0.0.1:%d" % broker.port
+    srv.stop()
+    (tmp_path / "mqtt.json").write_text(json.dumps({"host": "127.0.0.1", "port": "1883"}))
+    srv = board(start_server, broker.port, tmp_path, MQTT_HOST="")
+    assert mqtt_status(srv) is None
+    assert "mqtt.json: host and port are not a broker's address; no MQTT" in srv.output()
+
+
 def mqtt_row(srv):
     page = client.get(srv.port, "/").body.decode()
     m = re.search(r"<dt>MQTT<dd id=q>([^<]*)<", page)
