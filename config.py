@@ -52,6 +52,7 @@ HISTORY_SAMPLES = 60  # samples kept (60 x 60 s = the last hour); fixed arrays, 
 
 # -- Home Assistant over MQTT (lib/mqtt/, docs/home-assistant.md) ---------------
 MQTT_HOST = None  # the broker's address (an IP address: a name is looked up by a blocking DNS query); None: no MQTT, nothing loaded
+MQTT_CREDENTIALS_FILE = "mqtt.json"  # the broker's login, and the broker the setup portal saved (used when MQTT_HOST is None); never served or logged
 # The other MQTT settings' defaults live in lib/mqtt/defaults.py, read only
 # when MQTT_HOST is set (a board without a broker keeps the heap); set any of
 # them here, below this line, to change it:

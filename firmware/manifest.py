@@ -2,8 +2,8 @@
 # RPI_PICO_W modules plus everything this firmware runs. Frozen code runs from
 # flash and takes no heap for its bytecode.
 #
-# What stays a file on the board's filesystem (never frozen): wifi.json (the
-# credentials), and any module a user puts in / to replace a frozen one --
+# What stays a file on the board's filesystem (never frozen): wifi.json and
+# mqtt.json (the credentials), and any module a user puts in / to replace a frozen one --
 # on rp2 sys.path is ['', '.frozen', '/lib'], so /config.py overrides the
 # frozen config.py (settings stay editable), while files in /lib do not
 # override frozen modules. boot.py and main.py are frozen too, and MicroPython

@@ -187,6 +187,31 @@ def test_dashboard_toggles_the_led_and_follows_the_board_live(web_root, browser)
         assert SCREENSHOT.stat().st_size > 5000
 
 
+def test_the_mqtt_row_follows_the_link_live(web_root, browser, tmp_path):
+    """The page's script writes the MQTT row from the status stream, as the
+    board renders it (lib/dashboard/page.py): a broker that goes away shows
+    without a reload."""
+    from broker import Broker
+
+    b = Broker().start()
+    try:
+        with serve(web_root, MQTT_HOST="127.0.0.1", MQTT_PORT=b.port, MQTT_RETRY_MS=200,
+                   MQTT_CREDENTIALS_FILE=str(tmp_path / "mqtt.json"), STATUS_INTERVAL_MS=500) as srv:
+            page = browser().new_page()
+            problems = []
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto("http://127.0.0.1:%d/" % srv.port)
+            wait_text(page, "#s", "Live")
+            wait_match(page, "#q", "^connected, \\d+ in, [1-9]\\d* out$")
+            b.stop()
+            wait_match(page, "#q", "^not connected: connection refused, \\d+ in, \\d+ out$")
+            rendered = client.get(srv.port, "/").body.decode().split("<dd id=q>")[1].split("<")[0]
+            wait_text(page, "#q", rendered, timeout=3000)  # the script's words are the board's
+            assert problems == []
+    finally:
+        b.close()
+
+
 def test_dashboard_works_without_javascript(web_root, browser):
     with serve(web_root) as srv:
         port = srv.port

@@ -4,7 +4,9 @@ Home Assistant, in the Pico W profile (180K, 5 client sockets, of which the
 MQTT connection holds one). And against brokers that are not: one that
 accepts and says nothing, and ones that send what no broker may."""
 
+import html
 import json
+import re
 import signal
 import socket
 import time
@@ -283,6 +285,51 @@ def test_without_a_broker_named_there_is_no_mqtt(server):
     status = json.loads(client.get(server.port, "/api/status").body)
     assert status["mqtt"] is None
     assert "picow_mqtt" not in client.get(server.port, "/metrics").body.decode()
+    page = client.get(server.port, "/").body.decode()
+    assert "MQTT" not in page and "id=q" not in page  # no row, not even an empty one
+
+
+def test_the_broker_the_setup_portal_saved_is_used_when_config_py_names_none(start_server, broker, tmp_path):
+    """mqtt.json as lib/wifi/portal.py writes it: host and port, no login."""
+    (tmp_path / "mqtt.json").write_text(json.dumps({"host": "127.0.0.1", "port": broker.port}))
+    srv = start_server(dict(FAST, MQTT_CREDENTIALS_FILE=str(tmp_path / "mqtt.json")),  # no MQTT_HOST, no MQTT_PORT
+                       interpreter=board_word_size())
+    st = wait_status(srv, lambda st: st["connected"])
+    assert st["broker"] == "127.0.0.1:%d" % broker.port
+    assert "does not hold a user" not in srv.output()  # no login is no mistake
+
+
+def test_config_py_names_the_broker_before_mqtt_json_and_a_bad_one_leaves_mqtt_off(start_server, broker, tmp_path):
+    (tmp_path / "mqtt.json").write_text(json.dumps({"host": "10.255.255.1", "port": 1}))
+    srv = board(start_server, broker.port, tmp_path)  # MQTT_HOST set
+    assert wait_status(srv, lambda st: st["connected"])["broker"] == "127.0.0.1:%d" % broker.port
+    srv.stop()
+    (tmp_path / "mqtt.json").write_text(json.dumps({"host": "127.0.0.1", "port": "1883"}))
+    srv = board(start_server, broker.port, tmp_path, MQTT_HOST="")
+    assert mqtt_status(srv) is None
+    assert "mqtt.json: host and port are not a broker's address; no MQTT" in srv.output()
+
+
+def mqtt_row(srv):
+    page = client.get(srv.port, "/").body.decode()
+    m = re.search(r"<dt>MQTT<dd id=q>([^<]*)<", page)
+    assert m, page
+    return m.group(1)
+
+
+def test_the_dashboard_shows_the_link_its_last_error_and_the_messages_in_and_out(start_server, broker, tmp_path):
+    srv = board(start_server, broker.port, tmp_path)
+    st = wait_status(srv, lambda st: st["connected"] and st["sent"] >= 9)
+    m = re.fullmatch(r"connected, (\d+) in, (\d+) out", mqtt_row(srv))
+    assert m and int(m.group(1)) == st["received"] and int(m.group(2)) >= st["sent"], m
+    broker.stop()
+    st = wait_status(srv, lambda st: not st["connected"] and st["last_error"])
+    row = html.unescape(mqtt_row(srv))
+    assert re.fullmatch(r"not connected: (.+), %d in, (\d+) out" % st["received"], row), row
+    assert row.split(": ", 1)[1].rsplit(", ", 2)[0] == mqtt_status(srv)["last_error"]
+    # The page's script writes the same text from the status it follows
+    # (www/static/app.js): the keys it reads are the status's.
+    assert {"connected", "last_error", "received", "sent"} <= set(st)
 
 
 def test_a_users_module_adds_a_sensor_and_a_switch_in_a_few_lines(start_server, broker, home_assistant, tmp_path):

@@ -617,7 +617,7 @@ def test_a_full_flash_is_refused_with_507_before_anything_is_written(board, tmp_
 
 
 @pytest.mark.parametrize("name", ["../boot.py", "lib/../../boot.py", "boot.py", "main.py", "wifi.json",
-                                  "www/wifi.json", "lib/otaboot/__init__.py", "lib/otaboot/choose.mpy", "/config.py", "secrets.txt",
+                                  "www/wifi.json", "mqtt.json", "lib/mqtt.json", "lib/otaboot/__init__.py", "lib/otaboot/choose.mpy", "/config.py", "secrets.txt",
                                   "lib//x.py", "lib/./x.py"])
 def test_a_name_outside_the_firmware_is_refused_403_in_the_manifest(updated, tmp_path, name):
     b, before = updated
@@ -633,8 +633,31 @@ def test_a_name_outside_the_firmware_is_refused_403_in_the_manifest(updated, tmp
     untouched(b, before)
 
 
+@pytest.mark.parametrize("name", ["wifi.json", "mqtt.json", "www/mqtt.json", "lib/mqtt.json"])
+def test_the_boards_own_password_files_are_refused_403_saying_who_writes_them(updated, tmp_path, name):
+    """wifi.json and mqtt.json (the broker's login) are the board's own: an
+    update neither replaces nor carries them, wherever it puts them."""
+    b, before = updated
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"user": "x", "password": "from-an-update"}')
+    text, entries = ota.manifest([(name, secret)])  # (one line: one piece)
+    r = b.request("POST", "/api/update", json.dumps({
+        "version": "C", "files": len(entries), "bytes": sum(e[1] for e in entries),
+        "size": len(text), "sha256": hashlib.sha256(text).hexdigest()}).encode(),
+        {"Content-Type": "application/json"})
+    if r.status == 201:  # the names are checked as the manifest arrives
+        r = b.request("PUT", "/api/update/manifest?offset=0", text)
+    assert r.status == 403, r
+    base = name.rsplit("/", 1)[-1]
+    assert json.loads(r.body)["error"] == \
+        "%s is not updated over the air (the setup portal or make deploy writes it)" % base
+    assert not list(b.flash.rglob("mqtt.json")) and not (b.flash / "wifi.json").exists()
+    untouched(b, before)
+
+
 @pytest.mark.parametrize("path", ["/api/update/files/../boot.py", "/api/update/files/%2e%2e/boot.py",
-                                  "/api/update/files/lib/%2e%2e/%2e%2e/boot.py", "/api/update/files/wifi.json"])
+                                  "/api/update/files/lib/%2e%2e/%2e%2e/boot.py", "/api/update/files/wifi.json",
+                                  "/api/update/files/mqtt.json"])
 def test_a_file_url_outside_the_firmware_is_refused(updated, tmp_path, path):
     b, before = updated
     begin(b, version(tmp_path, "C"))

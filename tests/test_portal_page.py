@@ -88,10 +88,17 @@ def test_the_setup_page_fits_a_phone_and_a_tapped_network_fills_the_name(portal,
     assert page.get_attribute("#pw", "type") == "password"
     page.tap("#show")
     assert page.get_attribute("#pw", "type") == "text"
+    assert page.is_hidden("#mh")  # the broker (optional) is folded away
+    page.tap("summary")
+    for selector in ("#mh", "#mp", "#mu", "#mw"):  # unfolded: every field inside the screen
+        box = page.locator(selector).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], selector
+    assert page.get_attribute("#mw", "type") == "password" and overflow(page) <= 0
+    page.tap("summary")
     assert page.problems == []  # the style and script load under the server's CSP
     ARTIFACTS.mkdir(exist_ok=True)
     page.fill("#pw", "")
-    page.tap("text=home")
+    page.tap('a[data-ssid="home"]')
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     if os.environ.get("UPDATE_SCREENSHOT") == "1" or not DOCS_SCREENSHOT.exists():
         shutil.copyfile(SCREENSHOT, DOCS_SCREENSHOT)
@@ -114,7 +121,7 @@ def test_the_saved_page_fits_and_says_every_way_to_find_the_board(portal, phone)
     srv, creds = portal
     page = phone()
     page.goto("http://127.0.0.1:%d/" % srv.port)
-    page.tap("text=home")
+    page.tap('a[data-ssid="home"]')
     page.fill("#pw", "a-secret-pass")
     page.tap("button")
     page.wait_for_selector("text=Saved")

@@ -263,6 +263,111 @@ def test_bad_setup_input_gets_a_clear_error_and_saves_nothing(start_server, tmp_
     assert "FAKE machine: reset" not in srv.output()
 
 
+# -- the setup portal's MQTT broker (optional) ---------------------------------------
+
+BROKER_PW = "broker-s3cret"
+
+
+def broker_portal(start_server, tmp_path):
+    """The portal, writing the broker to tmp_path/mqtt.json."""
+    mqtt_json = tmp_path / "mqtt.json"
+    srv, creds = portal(start_server, tmp_path, settings={"MQTT_CREDENTIALS_FILE": str(mqtt_json)})
+    return srv, creds, mqtt_json
+
+
+def test_the_portal_saves_an_optional_broker_to_mqtt_json_and_never_shows_its_password(start_server, tmp_path):
+    srv, creds, mqtt_json = broker_portal(start_server, tmp_path)
+    page = client.get(srv.port, "/").body.decode()
+    for name in ("mqtt_host", "mqtt_port", "mqtt_user", "mqtt_password"):
+        assert 'name="%s"' % name in page
+    assert 'name="mqtt_password" type="password"' in page
+    r = post_form(srv.port, {"ssid": "home", "password": PASSWORD, "mqtt_host": "192.168.1.10",
+                             "mqtt_port": "", "mqtt_user": "board", "mqtt_password": BROKER_PW})
+    assert r.status == 200 and b"joins <b>home</b>, then connects to the MQTT broker 192.168.1.10:1883" in r.body
+    assert BROKER_PW.encode() not in r.body
+    assert json.loads(creds.read_text()) == {"ssid": "home", "password": PASSWORD}
+    assert json.loads(mqtt_json.read_text()) == {"host": "192.168.1.10", "port": 1883, "user": "board",
+                                                 "password": BROKER_PW}
+    srv.wait_for_log(r"FAKE machine: reset")
+    srv.proc.wait(5)
+    assert "MQTT broker 192.168.1.10:1883 saved" in srv.output()
+    assert BROKER_PW not in srv.output() and PASSWORD not in srv.output()
+
+
+def test_a_broker_left_empty_keeps_mqtt_json_as_it_is(start_server, tmp_path):
+    srv, creds, mqtt_json = broker_portal(start_server, tmp_path)
+    r = post_form(srv.port, {"ssid": "home", "password": PASSWORD, "mqtt_host": "", "mqtt_port": "",
+                             "mqtt_user": "", "mqtt_password": ""})
+    assert r.status == 200 and b"MQTT" not in r.body
+    assert json.loads(creds.read_text()) == {"ssid": "home", "password": PASSWORD}
+    assert not mqtt_json.exists()  # none on a new board: MQTT stays off
+    srv.wait_for_log(r"FAKE machine: reset")
+    srv.proc.wait(5)
+    kept = '{"user": "board", "password": "kept"}'  # one written by hand stays
+    mqtt_json.write_text(kept)
+    creds.unlink()  # (the portal again)
+    srv, creds, _ = broker_portal(start_server, tmp_path)
+    assert post_form(srv.port, {"ssid": "home", "password": PASSWORD}).status == 200
+    assert mqtt_json.read_text() == kept
+
+
+@pytest.mark.parametrize("fields,message", [
+    ({"mqtt_host": "", "mqtt_user": "board"}, b"Give the broker's address, or leave every broker field empty."),
+    ({"mqtt_host": "", "mqtt_port": "1884"}, b"Give the broker's address"),
+    ({"mqtt_host": "my broker", "mqtt_user": "board"}, b"must be an IP address or a host name"),
+    ({"mqtt_host": "h" * 65, "mqtt_user": "board"}, b"must be an IP address or a host name"),
+    ({"mqtt_host": "10.0.0.2", "mqtt_port": "0", "mqtt_user": "board"}, b"a number from 1 to 65535"),
+    ({"mqtt_host": "10.0.0.2", "mqtt_port": "65536", "mqtt_user": "board"}, b"a number from 1 to 65535"),
+    ({"mqtt_host": "10.0.0.2", "mqtt_port": "-1", "mqtt_user": "board"}, b"a number from 1 to 65535"),
+    ({"mqtt_host": "10.0.0.2", "mqtt_user": ""}, b"A broker password needs a user name."),
+    ({"mqtt_host": "10.0.0.2", "mqtt_user": "u" * 65}, b"at most 64 characters"),
+])
+def test_a_bad_broker_gets_a_clear_error_saves_nothing_and_keeps_what_was_typed_but_the_password(
+        start_server, tmp_path, fields, message):
+    srv, creds, mqtt_json = broker_portal(start_server, tmp_path)
+    form = dict({"ssid": "home", "password": PASSWORD, "mqtt_port": "", "mqtt_password": BROKER_PW}, **fields)
+    if "password needs" not in message.decode() and not fields.get("mqtt_user"):
+        form["mqtt_password"] = ""
+    r = post_form(srv.port, form)
+    assert r.status == 400, r
+    assert message in r.body, r.body
+    assert not creds.exists() and not mqtt_json.exists()
+    page = r.body.decode()
+    assert 'value="home"' in page and BROKER_PW not in page and PASSWORD not in page
+    if fields["mqtt_host"]:
+        assert 'name="mqtt_host" maxlength="64" autocapitalize="none" autocorrect="off" placeholder="192.168.1.10" ' \
+            'value="%s"' % fields["mqtt_host"] in page
+        assert "<details open>" in page  # the broker's fields shown, with the error
+    assert "FAKE machine: reset" not in srv.output() and BROKER_PW not in srv.output()
+
+
+def test_the_board_connects_to_the_broker_the_portal_saved(start_server, tmp_path):
+    """Portal, then the restart: the board joins the Wi-Fi and, with no
+    MQTT_HOST in config.py, the broker of mqtt.json (a real mosquitto)."""
+    from broker import Broker
+
+    b = Broker(users={"board": BROKER_PW}).start()
+    try:
+        srv, creds, mqtt_json = broker_portal(start_server, tmp_path)
+        r = post_form(srv.port, {"ssid": "home", "password": PASSWORD, "mqtt_host": "127.0.0.1",
+                                 "mqtt_port": str(b.port), "mqtt_user": "board", "mqtt_password": BROKER_PW})
+        assert r.status == 200, r
+        srv.wait_for_log(r"FAKE machine: reset")
+        srv.proc.wait(5)
+        srv = firmware(start_server, creds, settings={"MQTT_CREDENTIALS_FILE": str(mqtt_json), "MQTT_RETRY_MS": 200})
+        deadline = time.monotonic() + 10
+        while True:
+            st = json.loads(client.get(srv.port, "/api/status").body)
+            if st["mqtt"] and st["mqtt"]["connected"]:
+                break
+            assert time.monotonic() < deadline, st
+            time.sleep(0.1)
+        assert st["wifi"]["connected"] and st["mqtt"]["broker"] == "127.0.0.1:%d" % b.port
+        assert BROKER_PW not in srv.output()
+    finally:
+        b.close()
+
+
 def test_phones_checking_for_a_captive_portal_are_sent_to_the_setup_page(start_server, tmp_path):
     srv, _ = portal(start_server, tmp_path)
     for path in ("/generate_204", "/hotspot-detect.html", "/connecttest.txt", "/some/unknown/page"):

@@ -41,7 +41,7 @@ def build(App, config, board=None, wifi=None, mode=None):
 
         gc.collect()  # the compiler's garbage, before the next module's code lands between it
         import monitor
-    broker = None if portal else getattr(config, "MQTT_HOST", None)
+    broker = None if portal else getattr(config, "MQTT_HOST", None) or _saved_broker(config)
     if broker:  # Home Assistant (lib/mqtt/): loaded only when a broker is named
         gc.collect()
         import mqtt
@@ -79,6 +79,29 @@ def build(App, config, board=None, wifi=None, mode=None):
         log.bridge()  # if it imported logging: its lines, from install() on, reach /logs too
         module.install(app)
     return app
+
+
+def _saved_broker(config):
+    """The broker the setup portal saved in mqtt.json, when config.py names
+    none: its host, set with its port as MQTT_HOST and MQTT_PORT; else None."""
+    import json
+
+    path = getattr(config, "MQTT_CREDENTIALS_FILE", "mqtt.json")  # (a config.py older than the setting has none)
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError):  # none, or not JSON (mqtt/setup.py says so when it reads the login)
+        return None
+    host = data.get("host") if isinstance(data, dict) else None
+    port = data.get("port", 1883) if isinstance(data, dict) else None
+    if host is None:  # a login only, for MQTT_HOST (docs/home-assistant.md)
+        return None
+    if not (host and isinstance(host, str) and isinstance(port, int) and 0 < port < 65536):
+        log.get_logger("mqtt").error("%s: host and port are not a broker's address; no MQTT", path)
+        return None
+    config.MQTT_HOST = host
+    config.MQTT_PORT = port
+    return host
 
 
 def start(App, tasks):

@@ -32,8 +32,9 @@ _ACTIONS = ("on", "off", "toggle")
 # flash on the image and sent from there. _BODY's values in order: body class,
 # retry ms, first poll ms, host name, crash notice, LED, token field,
 # temperature, uptime, free heap, Wi-Fi signal, IP address, requests,
-# connections, firmware, version, history. Literals (the pieces are joined by
-# the compiler): frozen, they stay in flash.
+# connections, the MQTT row (none without a broker), firmware, version,
+# history. Literals (the pieces are joined by the compiler): frozen, they
+# stay in flash.
 _TOP = (
     b'<!doctype html><html lang=en><meta charset=utf-8>'
     b'<meta name=viewport content="width=device-width,initial-scale=1">'
@@ -54,7 +55,7 @@ _BODY = (
     b'<dt>Wi-Fi signal<dd id=w>%s'
     b'<dt>IP address<dd id=i>%s'
     b'<dt>Requests<dd id=r>%d'
-    b'<dt>Connections<dd id=c>%s'
+    b'<dt>Connections<dd id=c>%s%s'
     b'<dt>Firmware<dd>%s'
     b'<dt>Version<dd>%s</dl>'
     b'<p id=s>Reload the page for new values.</p>%s'
@@ -66,6 +67,8 @@ _END = b'</script>\n'
 # script is a file of its own, gzip-compressed and cached: four clients that
 # never read a 7 KB page filled lwIP's memory and stopped the board.
 _SCRIPT_FILE = b'<script src=/static/app.js defer></script>\n'
+# The MQTT link, only while a broker is named (app.js follows it).
+_MQTT = '<dt>MQTT<dd id=q>%s'
 # The last crash, until cleared: reason, uptime then, details, a Clear button.
 _CRASH = ('<div class=crash id=x>Last crash: %s (after %s of uptime). <a href=/api/crash>Details</a>'
           '<form method=post action=/crash>%s<button>Clear</button></form></div>')
@@ -192,6 +195,7 @@ def index(dashboard, request):
         ip,
         stats.requests,
         "%d open, %d total" % (app.server.active, stats.accepted),
+        _MQTT % escape(app.mqtt.summary()) if app.mqtt else "",
         firmware,
         version,
         _history_section(app.monitor),

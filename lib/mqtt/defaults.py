@@ -1,11 +1,11 @@
-# MQTT's settings besides MQTT_HOST, with their defaults: the one place
-# they are written. Read by mqtt/setup.py only when MQTT_HOST is set, for
+# MQTT's settings besides MQTT_HOST and MQTT_CREDENTIALS_FILE (config.py's:
+# every start and the setup portal read that file), with their defaults:
+# the one place they are written. Read by mqtt/setup.py only when MQTT_HOST is set, for
 # each name config.py does not set, then forgotten; docs/configuration.md
 # says what each is for.
 # MIT license
 
 MQTT_PORT = 1883  # the broker's port (plain MQTT; no TLS)
-MQTT_CREDENTIALS_FILE = "mqtt.json"  # {"user": ..., "password": ...}; never served or logged; absent: no login
 MQTT_PREFIX = "picow"  # the board's topics: PREFIX/<board id>/led, .../status ...
 MQTT_DISCOVERY = True  # announce the entities to Home Assistant (retained configs under MQTT_DISCOVERY_PREFIX)
 MQTT_DISCOVERY_PREFIX = "homeassistant"  # Home Assistant's discovery prefix (its default)

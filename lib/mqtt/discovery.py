@@ -77,6 +77,15 @@ class Node:
     def status(self):
         return self.client.status()
 
+    def summary(self):
+        """The link in words for the dashboard's row, as www/static/app.js
+        words it: 'connected, 2 in, 9 out' or 'not connected: why, 2 in, 9 out'.
+        (Here, not in dashboard/page.py: a board without a broker compiles none of it.)"""
+        st = self.client.status()
+        why = st["last_error"]
+        state = "connected" if st["connected"] else "not connected: " + why if why else "not connected"
+        return "%s, %d in, %d out" % (state, st["received"], st["sent"])
+
     def metrics(self):
         """The link's series for /metrics (mqtt/metrics.py, loaded at the first scrape)."""
         return load("mqtt.metrics").text(self.client.status())

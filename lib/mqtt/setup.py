@@ -34,7 +34,8 @@ def read_settings(config):
 
 
 def load_credentials(path):
-    """(user, password) from the JSON file, or (None, None) without one."""
+    """(user, password) from the JSON file, or (None, None) without one or
+    without a user (the setup portal's broker without a login)."""
     try:
         with open(path) as f:
             data = json.load(f)
@@ -44,6 +45,8 @@ def load_credentials(path):
         data = None
     user = data.get("user") if isinstance(data, dict) else None
     password = data.get("password") if isinstance(data, dict) else None
+    if user is None and password is None and isinstance(data, dict):
+        return None, None
     if not isinstance(user, str) or not (password is None or isinstance(password, str)):
         _log.error("%s does not hold a user and password; connecting without them", path)
         return None, None
@@ -54,7 +57,7 @@ def install(app):
     """mqtt.install(): the client, the node and the board's entities; their tasks."""
     config = app.config
     read_settings(config)
-    user, password = load_credentials(config.MQTT_CREDENTIALS_FILE)
+    user, password = load_credentials(getattr(config, "MQTT_CREDENTIALS_FILE", "mqtt.json"))  # (as app/start.py)
     if password and app.monitor is not None:  # blanked out of /logs should a line ever hold it
         app.monitor.ring.secrets.append(password)
     node_id = "picow_" + app.board_id

@@ -15,8 +15,9 @@
 #
 # The manifest is text, one line per file: "SHA256HEX SIZE NAME\n". Names are
 # config.py, lib/... and www/... only: boot.py, main.py and lib/otaboot are
-# the recovery path and wifi.json is the board's own (403 for them, and for
-# any name with an empty, "." or ".." part). Every route needs API_TOKEN, and
+# the recovery path, wifi.json and mqtt.json the board's own, with their
+# passwords (403 for them, and for any name with an empty, "." or ".."
+# part). Every route needs API_TOKEN, and
 # only exists when it is set. Nothing is written before the space is checked,
 # and nothing of the running version is ever written: an upload that ends
 # half way leaves the board as it was, and the next start cleans it away.

@@ -22,8 +22,9 @@ def check_name(name):
     """HTTPError 403 unless `name` is a file an update may write."""
     if name in ("boot.py", "main.py") or name.startswith("lib/otaboot"):  # the otaboot package
         raise HTTPError(403, "%s is the recovery path: it is not updated over the air (flash or make deploy)" % name)
-    if name.rsplit("/", 1)[-1] == "wifi.json":
-        raise HTTPError(403, "wifi.json is not updated over the air (the setup portal or make deploy writes it)")
+    base = name.rsplit("/", 1)[-1]
+    if base in ("wifi.json", "mqtt.json"):  # the board's own, and they hold passwords
+        raise HTTPError(403, "%s is not updated over the air (the setup portal or make deploy writes it)" % base)
     parts = name.split("/")
     if len(name) > _MAX_NAME or not (name == "config.py" or parts[0] in ("lib", "www") and len(parts) > 1):
         raise HTTPError(403, "not a firmware file: only config.py, lib/... and www/... are updated")

@@ -82,14 +82,14 @@ def validate(ssid, password):
     return None
 
 
-def save_credentials(path, ssid, password):
-    """Write the credentials file; a temporary file first, so a power cut
-    cannot leave half a file behind."""
+def save_json(path, data):
+    """Write a credentials file (wifi.json, the portal's mqtt.json); a
+    temporary file first, so a power cut cannot leave half a file behind."""
     import os
 
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        json.dump({"ssid": ssid, "password": password}, f)
+        json.dump(data, f)
     try:
         os.remove(path)
     except OSError:

@@ -2,9 +2,10 @@
 # board opens its own access point and serves a page to choose a network.
 # MIT license
 #
-# The page lists the networks a scan found and takes a name and password. A
-# valid pair is saved to the credentials file and the board restarts to join
-# it. A DNS responder answers every name with the board's address, so phones
+# The page lists the networks a scan found and takes a name and password,
+# and optionally an MQTT broker (docs/home-assistant.md). A valid choice is
+# saved to the credentials files (wifi.json, mqtt.json) and the board
+# restarts to join it. A DNS responder answers every name with the board's address, so phones
 # open the page by themselves. After PORTAL_TIMEOUT_S the board restarts and
 # tries the saved network again (the router may simply have been down).
 
@@ -12,7 +13,7 @@ import asyncio
 
 import network
 import wifi
-from httpd import HTTPError, Response, log
+from httpd import HTTPError, Response, forget, load, log
 from httpd.codec import escape
 
 _log = log.get_logger("portal")
@@ -38,6 +39,17 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <label for="pw">Password (empty for an open network)</label>
 <input id="pw" name="password" type="password" maxlength="64" autocapitalize="none" autocorrect="off">
 <label class="show" hidden><input type="checkbox" id="show"> Show password</label>
+<details%s><summary>Home Assistant (MQTT broker, optional)</summary>
+<p>Left empty, the broker stays as it is: none on a new board.</p>
+<label for="mh">Broker address</label>
+<input id="mh" name="mqtt_host" maxlength="64" autocapitalize="none" autocorrect="off" placeholder="192.168.1.10" value="%s">
+<label for="mp">Port</label>
+<input id="mp" name="mqtt_port" inputmode="numeric" maxlength="5" placeholder="1883" value="%s">
+<label for="mu">User (empty: no login)</label>
+<input id="mu" name="mqtt_user" maxlength="64" autocapitalize="none" autocorrect="off" value="%s">
+<label for="mw">Password</label>
+<input id="mw" name="mqtt_password" type="password" maxlength="64" autocapitalize="none" autocorrect="off">
+</details>
 <button>Save and restart</button></form>
 <h2>Networks found</h2><ul class="nets">%s</ul>
 <p><a href="/?rescan=1">Scan again</a></p></body></html>
@@ -51,6 +63,7 @@ label.show{display:flex;align-items:center;gap:.5em}
 label.show[hidden]{display:none}
 label.show input{width:auto}
 button{margin-top:1.2em}
+details{margin-top:1.2em}
 ul.nets{list-style:none;padding:0}
 ul.nets a{display:block;padding:.7em;margin:.4em 0;border:1px solid #bbb;border-radius:.4em;color:inherit;text-decoration:none}
 .err{color:#b00}
@@ -66,7 +79,7 @@ e.preventDefault();n.value=a.getAttribute("data-ssid");p.focus()}});
 _SAVED = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>Saved</title>
 <link rel="icon" href="data:,"><link rel="stylesheet" href="/setup.css"></head><body>
-<h1>Saved</h1><p>The board restarts now and joins <b>%s</b>. Its light blinks slowly
+<h1>Saved</h1><p>The board restarts now and joins <b>%s</b>%s. Its light blinks slowly
 while it joins, then stays on for 2 seconds: joined (ten quick blinks: it could not
 join, and this setup network opens again).</p>
 <p>Put this phone back on that network, then open the board:</p><ul>
@@ -123,13 +136,18 @@ class Portal:
         except OSError as e:
             _log.error("scan failed: %s", e)
 
-    def page(self, error=None, ssid="", status=200):
+    def page(self, error=None, ssid="", status=200, form=None):
         items = "".join('<li><a href="/?ssid=%s" data-ssid="%s">%s (%d dBm%s)</a></li>'
                         % (_quote(n), escape(n), escape(n), r, ", secured" if s else ", open")
                         for n, r, s in self.networks) or "<li>none</li>"
         options = "".join('<option value="%s">' % escape(n) for n, _r, _s in self.networks)
         message = '<p class="err">%s</p>' % escape(error) if error else ""
-        return Response.html(_PAGE % (message, escape(ssid), options, items), status)
+        # A form sent back with an error keeps what was typed, but never a password.
+        form = form or {}
+        mqtt = [escape(form.get(k, "")) for k in ("mqtt_host", "mqtt_port", "mqtt_user")]
+        opened = " open" if any(mqtt) else ""
+        return Response.html(_PAGE % (message, escape(ssid), options, opened, mqtt[0], mqtt[1], mqtt[2], items),
+                             status)
 
     def show(self, request):
         args = request.args
@@ -145,14 +163,25 @@ class Portal:
             return self.page("The form data is not valid text (UTF-8).", "", 400)
         ssid = form.get("ssid", "")
         password = form.get("password", "")
-        problem = wifi.validate(ssid, password)
-        if problem:
-            return self.page(problem, ssid, 400)
-        wifi.save_credentials(self.app.config.WIFI_CREDENTIALS_FILE, ssid, password)
+        try:  # (loaded for a post only, and forgotten: the portal's heap is tight from .py)
+            mqtt, problem = load("wifi.broker").read(form)
+        finally:
+            forget("wifi.broker")
+        problem = wifi.validate(ssid, password) or problem
+        if problem:  # nothing saved, neither file
+            return self.page(problem, ssid, 400, form)
+        config = self.app.config
+        wifi.save_json(config.WIFI_CREDENTIALS_FILE, {"ssid": ssid, "password": password})
+        also = ""
+        if mqtt:
+            wifi.save_json(getattr(config, "MQTT_CREDENTIALS_FILE", "mqtt.json"), mqtt)  # (as app/start.py)
+            also = "%s:%d" % (mqtt["host"], mqtt["port"])
+            _log.warning("MQTT broker %s saved", also)
+            also = ", then connects to the MQTT broker " + also
         _log.warning("credentials for %r saved; restarting", ssid)
         self.saved = ssid
         asyncio.create_task(self._restart(1000))
-        return Response.html(_SAVED % (escape(ssid), escape(self.app.config.HOSTNAME)))
+        return Response.html(_SAVED % (escape(ssid), escape(also), escape(config.HOSTNAME)))
 
     def to_portal(self, request):
         return Response.redirect("http://%s/" % self.ip, 302)

@@ -45,6 +45,9 @@
     set("i", (w && w.ip) || "\u2014");
     set("r", h.requests);
     set("c", h.active + " open, " + h.accepted + " total");
+    var q = s.mqtt;
+    if (q) set("q", (q.connected ? "connected" : "not connected" + (q.last_error ? ": " + q.last_error : "")) +
+      ", " + q.received + " in, " + q.sent + " out");
   }
 
   function stop() {
