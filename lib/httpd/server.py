@@ -120,12 +120,17 @@ _EVICT_GRACE_MS = const(250)
 #   silent slot holder to pass it.)
 _FRESH_GRACE_MS = const(1000)
 # - its output not moving for this long (the peer stopped reading). Where
-#   the stack can tell (our image: aio.NOT_READING) only if the peer's window
-#   is closed; a connection whose lost segments are being resent (lwIP waits
-#   up to 3 s before the first resend) is evicted only after _RESEND_GRACE_MS.
-#   While the server is crowded such a connection is shed by the reaper,
-#   without waiting for a newcomer (see _shed_if_stalled).
+#   the stack can tell (our image: aio.NOT_READING), only once the peer's
+#   window has been closed for _CLOSED_GRACE_MS: a browser reads as data
+#   comes, even in a hidden tab, and a newcomer waits for this (four clients
+#   that never read: with 1 s, a visitor arriving with them waited 1.5 s, and
+#   2.2 s beside a CPU hog, past the 2 s it is promised); a connection whose
+#   lost segments are being resent (lwIP waits up to 3 s before the first
+#   resend) is evicted only after _RESEND_GRACE_MS. While the server is
+#   crowded such a connection is shed by the reaper, without waiting for a
+#   newcomer (see _shed_if_stalled).
 _STALL_GRACE_MS = const(1000)
+_CLOSED_GRACE_MS = const(500)
 _RESEND_GRACE_MS = const(3000)
 
 
@@ -890,7 +895,7 @@ class Server:
         stack is nearly out of connections, it is reset now. A newcomer may
         never reach accept() to evict it: on lwIP the stalled output can
         take the memory its SYN's answer needs, or the last connection."""
-        if _RECLAIM and not c.reclaimable and ticks_diff(now, c.since) >= _STALL_GRACE_MS:
+        if _RECLAIM and not c.reclaimable and ticks_diff(now, c.since) >= _CLOSED_GRACE_MS:
             # Its peer not reading: lwIP may reset it for a newcomer whose
             # SYN would find no connection free.
             c.reclaimable = _reclaimable(c.stream, NOT_READING)
@@ -1012,8 +1017,10 @@ def _over_grace(c, now):
             return ticks_diff(now, c.started) - _FRESH_GRACE_MS
         return ticks_diff(now, c.since) - _EVICT_GRACE_MS
     if phase == _WRITE:
-        if _RECLAIM and not c.reclaimable:  # its window is open: resending?
-            return ticks_diff(now, c.since) - _RESEND_GRACE_MS
+        if _RECLAIM:  # the stack tells whether the peer's window is closed
+            if c.reclaimable:
+                return ticks_diff(now, c.since) - _CLOSED_GRACE_MS
+            return ticks_diff(now, c.since) - _RESEND_GRACE_MS  # its window is open: resending?
         return ticks_diff(now, c.since) - _STALL_GRACE_MS
     if phase == _STREAM:
         return ticks_diff(now, c.since)
