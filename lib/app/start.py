@@ -41,7 +41,9 @@ def build(App, config, board=None, wifi=None, mode=None):
 
         gc.collect()  # the compiler's garbage, before the next module's code lands between it
         import monitor
-    broker = None if portal else getattr(config, "MQTT_HOST", None) or _saved_broker(config)
+    broker = login = None
+    if not portal:  # mqtt.json read once: the portal's broker when config.py names none, and the login
+        broker, login = _saved_mqtt(config)
     if broker:  # Home Assistant (lib/mqtt/): loaded only when a broker is named
         gc.collect()
         import mqtt
@@ -65,7 +67,7 @@ def build(App, config, board=None, wifi=None, mode=None):
     if token:  # over-the-air updates (lib/ota/), off without a token
         ota.install(app)  # pyright: ignore[reportPossiblyUnbound]
     if broker:  # before the user's modules: they may add entities to app.mqtt
-        mqtt.install(app)  # pyright: ignore[reportPossiblyUnbound]
+        mqtt.install(app, login)  # pyright: ignore[reportPossiblyUnbound]
     if otaboot.event:  # a rollback or safe mode: in the log, and as the crash record the dashboard shows
         log.get_logger("ota").error("%s", otaboot.event)
         if app.monitor is not None and app.crash is None:
@@ -81,27 +83,43 @@ def build(App, config, board=None, wifi=None, mode=None):
     return app
 
 
-def _saved_broker(config):
-    """The broker the setup portal saved in mqtt.json, when config.py names
-    none: its host, set with its port as MQTT_HOST and MQTT_PORT; else None."""
+def _saved_mqtt(config):
+    """mqtt.json (MQTT_CREDENTIALS_FILE), the one reading of it at a start:
+    (broker, login). broker: MQTT_HOST of config.py, else the host the setup
+    portal saved there, set with its port as MQTT_HOST and MQTT_PORT; None
+    without one (no MQTT). login: (user, password) for the broker, or None
+    (no file, no user: the portal's broker without a login)."""
     import json
 
     path = getattr(config, "MQTT_CREDENTIALS_FILE", "mqtt.json")  # (a config.py older than the setting has none)
+    broker = getattr(config, "MQTT_HOST", None)
     try:
         with open(path) as f:
             data = json.load(f)
-    except (OSError, ValueError):  # none, or not JSON (mqtt/setup.py says so when it reads the login)
-        return None
-    host = data.get("host") if isinstance(data, dict) else None
-    port = data.get("port", 1883) if isinstance(data, dict) else None
-    if host is None:  # a login only, for MQTT_HOST (docs/home-assistant.md)
-        return None
-    if not (host and isinstance(host, str) and isinstance(port, int) and 0 < port < 65536):
-        log.get_logger("mqtt").error("%s: host and port are not a broker's address; no MQTT", path)
-        return None
-    config.MQTT_HOST = host
-    config.MQTT_PORT = port
-    return host
+    except OSError:
+        return broker, None
+    except ValueError:  # not JSON: said below when a broker is named
+        data = None
+    saved = isinstance(data, dict)
+    data = data if saved else {}
+    if not broker:
+        host = data.get("host")
+        port = data.get("port", 1883)
+        if host is None:  # none, or a login only, for MQTT_HOST (docs/home-assistant.md)
+            return None, None
+        if not (host and isinstance(host, str) and isinstance(port, int) and 0 < port < 65536):
+            log.get_logger("mqtt").error("%s: host and port are not a broker's address; no MQTT", path)
+            return None, None
+        config.MQTT_HOST = broker = host
+        config.MQTT_PORT = port
+    user = data.get("user")
+    password = data.get("password")
+    if user is None and password is None and saved:
+        return broker, None
+    if not isinstance(user, str) or not (password is None or isinstance(password, str)):
+        log.get_logger("mqtt").error("%s does not hold a user and password; connecting without them", path)
+        return broker, None
+    return broker, (user, password)
 
 
 def start(App, tasks):

@@ -3,14 +3,9 @@
 # forgets it after, so a serving board does not hold its code.
 # MIT license
 
-import json
-
 import httpd
-from httpd import log
 from mqtt.client import Client
 from mqtt.discovery import Node, board_entities
-
-_log = log.get_logger("mqtt")
 
 
 def read_settings(config):
@@ -33,31 +28,13 @@ def read_settings(config):
     httpd.forget("settings.pc")
 
 
-def load_credentials(path):
-    """(user, password) from the JSON file, or (None, None) without one or
-    without a user (the setup portal's broker without a login)."""
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except OSError:
-        return None, None
-    except ValueError:
-        data = None
-    user = data.get("user") if isinstance(data, dict) else None
-    password = data.get("password") if isinstance(data, dict) else None
-    if user is None and password is None and isinstance(data, dict):
-        return None, None
-    if not isinstance(user, str) or not (password is None or isinstance(password, str)):
-        _log.error("%s does not hold a user and password; connecting without them", path)
-        return None, None
-    return user, password
-
-
-def install(app):
-    """mqtt.install(): the client, the node and the board's entities; their tasks."""
+def install(app, login=None):
+    """mqtt.install(): the client, the node and the board's entities; their
+    tasks. login: (user, password) for the broker, or None: mqtt.json's,
+    which app/start.py read."""
     config = app.config
     read_settings(config)
-    user, password = load_credentials(getattr(config, "MQTT_CREDENTIALS_FILE", "mqtt.json"))  # (as app/start.py)
+    user, password = login or (None, None)
     if password and app.monitor is not None:  # blanked out of /logs should a line ever hold it
         app.monitor.ring.secrets.append(password)
     node_id = "picow_" + app.board_id

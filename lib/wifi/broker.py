@@ -1,5 +1,5 @@
 # The setup portal's optional MQTT broker: the form's fields checked and
-# made into mqtt.json's content (lib/mqtt/setup.py and app/start.py read it).
+# made into mqtt.json's content (app/start.py reads it).
 # Loaded by wifi/portal.py for a post only, then forgotten.
 # MIT license
 
