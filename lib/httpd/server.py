@@ -860,8 +860,16 @@ class Server:
                     if d is not None and ticks_diff(d, now) <= 0:
                         if c.phase != _UPGRADED or c.upgraded is None or c.upgraded.overdue():
                             self._cut(c, c.phase)
-                    elif c.slot is None or c.cut is not None:
+                    elif c.cut is not None:
                         pass
+                    elif c.slot is None:
+                        # Waiting for a slot (up to SLOT_WAIT_MS): one that has
+                        # said nothing since accepted holds one of the stack's
+                        # connections as a silent slot holder does (a
+                        # browser's spare, in a crowd: traced holding it 5 s).
+                        if (_RECLAIM and c.phase == _NEW and c.fresh and not c.reclaimable
+                                and ticks_diff(now, c.started) >= _FRESH_GRACE_MS):
+                            c.reclaimable = _reclaimable(c.stream, SILENT)
                     elif c.phase == _STREAM:
                         # An event stream's client sends nothing once it has
                         # asked: input is its end (a page closed or gone

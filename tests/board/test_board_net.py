@@ -225,6 +225,63 @@ def test_eight_idle_clients_do_not_lock_out_a_visitor(served):
         close_all(idle)
 
 
+def test_a_silent_connection_waiting_for_a_slot_does_not_keep_a_visitor_out(ours):
+    """Four clients hold every slot with heads sent a byte at a time (they
+    may not be given up before their 3 s head deadline); a fifth connects
+    and says nothing, as a browser's spare connection does in a crowd: it
+    waits for a slot, holding lwIP's last connection. A visitor's SYN 2 s
+    later must not be dropped: our image lets lwIP reclaim a connection
+    silent for 1 s whether it holds a slot or waits for one (before, the
+    spare held it for its 5 s wait, and the visitor's SYNs were dropped
+    until the slow heads were cut). Our image only: stock lwIP cannot
+    reclaim a connection."""
+    board, link = ours
+    name = "ours"
+    stop = threading.Event()
+
+    def trickle(s):
+        try:
+            for b in b"GET / HTTP/1.1\r\nHost: picow\r\nX-Slow: " + b"a" * 200:
+                if stop.is_set():
+                    return
+                s.send(bytes([b]))
+                time.sleep(0.25)
+        except OSError:
+            pass
+
+    tricklers = [link.connect(80, 10) for _ in range(4)]
+    threads = [threading.Thread(target=trickle, args=(s,), daemon=True) for s in tricklers]
+    spare = visitor = None
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        spare = link.connect(80, 10)
+        time.sleep(1.7)  # the spare is past its 1 s (and the reaper's next look)
+        visitor = link.socket()
+        visitor.settimeout(10)
+        t0 = time.monotonic()
+        visitor.connect((BOARD_IP, 80))
+        connected = time.monotonic() - t0
+        visitor.sendall(b"GET /health HTTP/1.1\r\nHost: picow\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while True:  # a slot frees when the slow heads are cut (3 s)
+            data = visitor.recv(4096)
+            if not data:
+                break
+            answer += data
+        answered = time.monotonic() - t0
+        print("%s: visitor connected after %.2f s, answered after %.2f s: %r"
+              % (name, connected, answered, answer[:12]))
+        assert connected < 0.8, "the visitor's SYN was dropped: connected after %.2f s" % connected
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    finally:
+        stop.set()
+        close_all(tricklers + [s for s in (spare, visitor) if s is not None])
+    code, _, _ = request(link)
+    assert code == 200
+
+
 def test_clients_that_vanish_mid_request_are_forgotten(served):
     board, link, name = served
     for i in range(20):
