@@ -191,7 +191,12 @@ WATCH_JS = r"""
   document.addEventListener("readystatechange", () => {
     if (document.readyState == "interactive") watch();
   });
-  window.addEventListener("load", () => { C.load = Date.now(); });
+  window.addEventListener("load", () => {
+    C.load = Date.now();
+    C.origin = performance.timeOrigin;  // this page's navigation start (a reload's, after an error page)
+    const n = performance.getEntriesByType("navigation")[0];
+    if (n) C.connect = n.connectEnd;  // ms after it: the SYN answered (after dropped ones)
+  });
 })();
 """
 
@@ -322,6 +327,12 @@ class Visit:
             "i": self.i,
             "loaded": loaded,
             "load_s": round((load_ms - t0_ms) / 1000, 3) if load_ms is not None else None,
+            # From the page's own navigation start: what a visitor on a device
+            # of their own sees. The rig's Chromium starts N navigations on
+            # two CPUs, seconds apart for 30, before any SYN is sent.
+            "nav_load_s": round((load_ms - c["origin"]) / 1000, 3) if load_ms is not None and c.get("origin") else None,
+            "start_s": round((c["origin"] - t0_ms) / 1000, 3) if c.get("origin") else None,
+            "connect_s": round(c["connect"] / 1000, 3) if c.get("connect") is not None else None,
             "goto_s": round(self.goto_s, 3) if self.goto_s is not None else None,
             "goto_error": self.goto_error,
             "goto_timed_out": self.goto_timed_out,
@@ -551,6 +562,8 @@ def figures(res):
     pages = res["pages"]
     loaded = [p for p in pages if p["loaded"]]
     loads = sorted(p["load_s"] for p in loaded)
+    navs = sorted(p["nav_load_s"] for p in loaded if p.get("nav_load_s") is not None)
+    starts = [p["start_s"] for p in loaded if p.get("start_s") is not None]
     fresh = sorted(p["fresh"] for p in pages)
     status_end = {}
     for p in pages:
@@ -574,6 +587,9 @@ def figures(res):
         "loaded": len(loaded),
         "load_p50": statistics.median(loads) if loads else None,
         "load_max": max(loads) if len(loaded) == len(pages) and loads else None,
+        "nav_load_p50": statistics.median(navs) if navs else None,
+        "nav_load_max": max(navs) if len(navs) == len(pages) else None,
+        "start_max": max(starts) if starts else None,
         "nav_failed": sum(p["first_nav_failed"] for p in pages),
         "failed_requests": sum(len(p["failed"]) + len(p["bad_status"]) for p in pages),
         "failures": failures,
@@ -618,9 +634,10 @@ def line(res, image=""):
 
 
 def page_line(p):
-    return ("  page %2d: %s load %5s s  fresh %.2f  live %.2f  max stale %5s s  changes %3d  events %3d  "
+    return ("  page %2d: %s load %5s s (navigation at %5s, connected %5s, loaded %5s s after it)  fresh %.2f  live %.2f  max stale %5s s  changes %3d  events %3d  "
             "#s %r%s%s%s%s%s" % (
-                p["i"], "ok  " if not p["first_nav_failed"] else "FAIL", _s(p["load_s"], "%.2f"), p["fresh"],
+                p["i"], "ok  " if not p["first_nav_failed"] else "FAIL", _s(p["load_s"], "%.2f"),
+                _s(p.get("start_s"), "%.2f"), _s(p.get("connect_s"), "%.2f"), _s(p.get("nav_load_s"), "%.2f"), p["fresh"],
                 p["live"], _s(p["max_stale_s"]), p["changes"], p["streams"], (p["status_end"] or "")[:60],
                 "  goto: %s" % p["goto_error"] if p["goto_error"] else
                 "  (no load event within the load timeout)" if p["goto_timed_out"] else "",
@@ -650,6 +667,9 @@ def summary(res, image="", pages=True):
     out.append("  newcomers: during %s (%s), at close %s (%s), after %.0f s %s (%s)" % (
         res["newcomer_during_s"], res["newcomer_during"], res["newcomer_at_close_s"], res["newcomer_at_close"],
         SETTLE_S, res["newcomer_s"], res["newcomer"]))
+    out.append("  from each page's own navigation start (its browser's start, not the rig's): load p50 %s s, "
+               "max %s s; the last navigation started %s s after the common start" % (
+                   _s(f["nav_load_p50"], "%.2f"), _s(f["nav_load_max"], "%.2f"), _s(f["start_max"], "%.2f")))
     out.append("  contexts set up in %s s; pages settled %s s after the start; window ended at %s s" % (
         res.get("setup_s"), res.get("all_settled_s"), res.get("window_end_s")))
     if pages:
