@@ -867,9 +867,8 @@ class Server:
                         # said nothing since accepted holds one of the stack's
                         # connections as a silent slot holder does (a
                         # browser's spare, in a crowd: traced holding it 5 s).
-                        if (_RECLAIM and c.phase == _NEW and c.fresh and not c.reclaimable
-                                and ticks_diff(now, c.started) >= _FRESH_GRACE_MS):
-                            c.reclaimable = _reclaimable(c.stream, SILENT)
+                        if c.phase == _NEW:
+                            _mark_if_silent(c, now)
                     elif c.phase == _STREAM:
                         # An event stream's client sends nothing once it has
                         # asked: input is its end (a page closed or gone
@@ -883,17 +882,16 @@ class Server:
                             self._cut(c, _LINGER)
                     elif c.phase == _WRITE:
                         self._shed_if_stalled(c, now, crowded)
+                    elif c.phase == _IDLE and c.fresh:
+                        _mark_if_silent(c, now)
                     elif _over_grace(c, now) < 0:
                         pass
-                    elif c.phase == _IDLE and not c.fresh:
+                    elif c.phase == _IDLE:
                         # Kept alive, idle past its grace, while newcomers may
                         # be waiting for the stack to let them in: closed now,
                         # so the browser knows before it would use it.
                         if crowded and not _has_input(c.stream):
                             self._cut(c, _IDLE)
-                    elif _RECLAIM and not c.reclaimable:
-                        # Silent since accepted (its first data takes it back).
-                        c.reclaimable = _reclaimable(c.stream, SILENT)
             except MemoryError:
                 self._out_of_memory()
                 await asyncio.sleep_ms(_OOM_PAUSE_MS)
@@ -1014,6 +1012,14 @@ def default_error_response(req, status, detail=None, headers=None):
 # The policies' own: whether a connection may be given up for a newcomer.
 
 _RECLAIM = SO_RECLAIMABLE is not None
+
+
+def _mark_if_silent(c, now):
+    """c has said nothing since accepted (it holds a slot or waits for one):
+    past its grace, lwIP may reclaim it for a newcomer's SYN (its first
+    data takes the mark back)."""
+    if _RECLAIM and not c.reclaimable and ticks_diff(now, c.started) >= _FRESH_GRACE_MS:
+        c.reclaimable = _reclaimable(c.stream, SILENT)
 
 
 def _over_grace(c, now):

@@ -678,6 +678,12 @@ def summary(res, image="", pages=True):
     return "\n".join(out)
 
 
+def _page_load(p):
+    """A loaded page's load time from its navigation start (from the common
+    start where Navigation Timing gave none)."""
+    return p["nav_load_s"] if p.get("nav_load_s") is not None else p["load_s"]
+
+
 def problems(res, load_bound, fresh_share, heap_slack=4096, newcomer_bound=1.0):
     """The issue's targets that the run missed, as sentences (none: met)."""
     f = figures(res)
@@ -694,9 +700,12 @@ def problems(res, load_bound, fresh_share, heap_slack=4096, newcomer_bound=1.0):
     if netlog.get("restarted"):
         out.append("Chromium restarted %d requests by itself after an error (NetLog): %s"
                    % (netlog["restarted"], netlog["restarts"]))
-    slow = [(p["i"], p["load_s"]) for p in res["pages"] if p["loaded"] and p["load_s"] > load_bound]
+    # Timed from each page's own navigation start, as a visitor on a device
+    # of their own would time it: the rig's one Chromium starts the
+    # navigations over 2-6 s (15 to 30 contexts on two CPUs).
+    slow = [(p["i"], _page_load(p)) for p in res["pages"] if p["loaded"] and _page_load(p) > load_bound]
     if slow:
-        out.append("pages loaded later than %.0f s (page, load s): %s" % (load_bound, slow))
+        out.append("pages loaded later than %.0f s after their navigation started (page, s): %s" % (load_bound, slow))
     never = [(p["i"], p["goto_error"] or (p["main_status"] if (p["main_status"] or 0) >= 400 else None)
               or ("unanswered: %s" % [x[1] for x in p["pending"]] if p["pending"] else None)
               or p["state_error"] or "no dashboard") for p in res["pages"] if not p["loaded"]]
