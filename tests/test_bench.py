@@ -14,7 +14,7 @@ import pytest
 from serverproc import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
-from benchlib import ladder, load, prepare  # noqa: E402
+from benchlib import ladder, load, prepare, wsclient  # noqa: E402
 from benchlib.servers import Server  # noqa: E402
 
 CELLS = ("/ c1", "/ c4", "/api/status c1", "/api/status c4")
@@ -39,7 +39,7 @@ def quick(tmp_path_factory):
 def test_a_quick_run_measures_every_server_in_every_cell_with_only_2xx_answers(quick):
     res, printed = quick
     env = res["environment"]
-    assert env["parts"] == ["throughput", "heap", "heap32", "modules"]
+    assert env["parts"] == ["throughput", "websocket", "heap", "heap32", "modules"]
     assert env["date"] and env["micropython"]["version"] and env["machine"]["nproc"] > 0
     assert env["microdot"]["version"] == "2.7.0" and env["page_bytes"] == 73
     assert (env["heapsize"], env["client_sockets"]) == ("180K", 5)  # the Pico W profile
@@ -61,6 +61,34 @@ def test_a_quick_run_measures_every_server_in_every_cell_with_only_2xx_answers(q
     assert "Requests/s" in printed and "Ratios" in printed and env["micropython"]["version"] in printed
     for name in SERVERS:  # the table's row: the server, then its 4 cells, then "all 2xx: yes"
         assert any(line.split()[:1] == [name] and line.split()[-1] == "yes" for line in printed.splitlines()), name
+
+
+def test_a_quick_run_echoes_websocket_messages_on_ours_and_microdot(quick):
+    res, printed = quick
+    assert res["websocket_message_bytes"] == 32
+    for name in ("ours", "microdot"):
+        for cell in ("c1", "c4"):
+            row = res["websocket"][name][cell]
+            assert row["median_mps"] > 0 and row["messages"] > 0, (name, cell, row)
+            assert 0 < row["median_cpu_us"] < 10000, (name, cell, row)  # the server's CPU was read
+            # every echo the message sent, no connection refused, cut or stalled
+            assert row["wrong"] == 0 and row["errors"] == 0, (name, cell, row)
+    for cell, r in res["websocket_ratios"].items():
+        want = res["websocket"]["ours"][cell]["median_mps"] / res["websocket"]["microdot"][cell]["median_mps"]
+        assert r["mps"] == pytest.approx(want), cell
+    assert "WebSocket messages echoed per second" in printed
+    for name in ("ours", "microdot"):
+        assert any(line.split()[:1] == [name] and line.split()[-1] == "yes" for line in printed.splitlines()), name
+
+
+def test_the_websocket_client_counts_a_refused_handshake_as_an_error():
+    # The ceiling answers every request with its page: no 101.
+    prepare.build_ours()
+    with Server("ceiling") as srv:
+        with pytest.raises(wsclient.HandshakeError, match="200"):
+            wsclient.connect(srv.port, "/ws/echo")
+        res = wsclient.echo_load(srv.port, "/ws/echo", 2, 1)
+        assert res["messages"] == 0 and res["errors"] == 2 and res["wrong"] == 0, res
 
 
 def test_a_quick_run_gives_the_heap_figures_of_the_64_bit_port(quick):
@@ -139,7 +167,7 @@ def test_an_unknown_part_is_refused_with_the_names_of_the_parts():
     run = subprocess.run([sys.executable, "tools/bench.py", "--only", "heap,speed"],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
-    assert "--only speed: the parts are throughput, heap, heap32, modules" in run.stderr
+    assert "--only speed: the parts are throughput, websocket, heap, heap32, modules" in run.stderr
 
 
 def test_a_heap_ladder_climbs_past_a_step_that_fails_and_says_why():

@@ -5,13 +5,19 @@
 Builds lib/ to .mpy (tools/build.py), fetches Microdot 2.7.0 from PyPI into
 build/bench/ and compiles it with the same mpy-cross, and measures, every
 server in the Pico W profile (-X heapsize=180K, 5 client sockets:
-tools/picow_profile.py), in four parts (--only runs some of them):
+tools/picow_profile.py), in five parts (--only runs some of them):
 
   throughput  requests/s of GET / and GET /api/status with 1 and 4 keep-alive
               connections, ROUNDS rounds of DURATION s (the order of the
               servers rotates each round): ours (this firmware from .mpy),
               ours-logged (the same, ACCESS_LOG=True), microdot, ceiling (a
               bare loop); the medians, the ratios, whether every answer was 2xx
+  websocket   WebSocket messages echoed per second, ours beside Microdot's
+              WebSocket (an echo at /ws/echo in each): 1 and 4 connections,
+              each sending a 32-byte text message and waiting for its echo,
+              ROUNDS rounds of DURATION s (the order rotates); the medians,
+              the server's CPU time per message, the ratios, whether every
+              echo was right
   heap        the smallest -X heapsize of the ladder (16K to 180K) serving 4
               keep-alive clients, for ours, ours-core (the httpd core serving
               Microdot's application), microdot, ceiling; ours' bytes
@@ -41,10 +47,10 @@ import os
 import pathlib
 
 import picow_profile
-from benchlib import environment, heapuse, ladder, load, modules, prepare, report, throughput
+from benchlib import environment, heapuse, ladder, load, modules, prepare, report, throughput, websocket
 from benchlib.common import BENCH, PAGE, config_default, say
 
-PARTS = ("throughput", "heap", "heap32", "modules")
+PARTS = ("throughput", "websocket", "heap", "heap32", "modules")
 
 
 def parse(argv):
@@ -102,7 +108,7 @@ def main(argv=None):
         "page_bytes": len(PAGE),
         "source": environment.source(),
     }
-    if only & {"throughput", "heap"}:
+    if only & {"throughput", "websocket", "heap"}:
         env["microdot"] = prepare.prepare_microdot(build)
     if only & {"heap32", "modules"}:
         env["microdot32"] = prepare.prepare_unix32(build)
@@ -113,6 +119,11 @@ def main(argv=None):
     if "throughput" in only:
         results, same_shape, problems = throughput.throughput(args.rounds, args.duration, run_load)
         res.update(throughput=results, ratios=throughput.ratios(results), status_same_keys=same_shape)
+        res["problems"] += problems
+    if "websocket" in only:
+        results, problems = websocket.websocket(args.rounds, args.duration)
+        res.update(websocket=results, websocket_ratios=websocket.ratios(results),
+                   websocket_message_bytes=websocket.MESSAGE_BYTES)
         res["problems"] += problems
     if "heap" in only:
         res["heap_ladder"] = args.heaps

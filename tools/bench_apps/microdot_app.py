@@ -3,7 +3,8 @@
 # the 73-byte page at GET / and, at GET /api/status, a JSON object with the
 # same keys as lib/app/__init__.py's App.status(), its values computed per request.
 # Handlers are plain functions, as ours are (Microdot calls them directly on
-# MicroPython).
+# MicroPython). With BENCH_WEBSOCKET set, also a WebSocket echo at /ws/echo
+# (microdot_ws.py).
 import gc
 from os import getenv
 from time import ticks_diff, ticks_ms, time
@@ -60,6 +61,11 @@ def status(request):
         },
     }
 
+
+if getenv("BENCH_WEBSOCKET"):  # make bench's part "websocket" only
+    import microdot_ws
+
+    microdot_ws.install(app)
 
 host = getenv("PICO_HOST") or "127.0.0.1"
 port = int(getenv("PICO_PORT") or "8080")

@@ -6,6 +6,8 @@
   httpclient   keep-alive HTTP from the client side
   load         load generators: wrk, or Python threads
   throughput   part "throughput": requests/s and ratios
+  wsclient     WebSocket from the client side: the handshake, an echo load
+  websocket    part "websocket": messages echoed per second, ours and Microdot's
   ladder       the smallest heap serving 4 clients (parts "heap", "heap32")
   heapuse      heap per request, heap in use after N requests, where the bytes go
   modules      part "modules": the heap each module of lib/ keeps

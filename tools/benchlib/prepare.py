@@ -47,7 +47,8 @@ def _compile(build, py, target, source_name):
 
 def prepare_microdot(build, out=BENCH / "lib"):
     """Microdot 2.7.0 from PyPI (pip download into build/bench/), compiled to
-    .mpy into OUT/microdot with the mpy-cross that builds lib/ (MPY_CROSS)."""
+    .mpy into OUT/microdot with the mpy-cross that builds lib/ (MPY_CROSS):
+    every module of the package, microdot.websocket among them."""
     name, version = MICRODOT.split("==")
     wheels = sorted(BENCH.glob("%s-%s-*.whl" % (name, version)))
     if not wheels:
@@ -71,6 +72,8 @@ def prepare_microdot(build, out=BENCH / "lib"):
     init = (src / "microdot" / "__init__.py").read_text()
     if "__version__ = '%s'" % version not in init:
         raise SystemExit("error: %s is not Microdot %s" % (wheel.name, version))
+    if not (src / "microdot" / "websocket.py").exists():  # part "websocket" measures it
+        raise SystemExit("error: %s has no microdot/websocket.py" % wheel.name)
     for py in sorted((src / "microdot").glob("*.py")):
         _compile(build, py, out / "microdot" / (py.stem + ".mpy"), "microdot/" + py.name)
     return {"version": version, "wheel": wheel.name,

@@ -21,6 +21,8 @@ def render(res):
     _environment(res["environment"], add)
     if "throughput" in res:
         _throughput(res, add)
+    if "websocket" in res:
+        _websocket(res, add)
     if "smallest_heap" in res:
         _heap(res, add)
     if "smallest_heap32" in res or "modules32" in res:
@@ -66,6 +68,22 @@ def _throughput(res, add):
     add("%-19s" % "" + "".join("%11s" % h for h in CELL_HEADS))
     for key, row in res["ratios"].items():
         add("%-19s" % key + "".join("%10.2fx" % row[c] if c in row else "%11s" % "-" for c in CELLS))
+
+
+def _websocket(res, add):
+    add("")
+    add("WebSocket messages echoed per second (c1, c4: connections, each sending a %d-byte text message"
+        % res["websocket_message_bytes"])
+    add("  and waiting for its echo; us: the server's CPU time per message, user + system)")
+    add("%-11s%11s%11s%11s%11s   all echoed" % ("server", "c1", "c4", "us c1", "us c4"))
+    for name, row in res["websocket"].items():
+        bad = sum(row[c]["wrong"] + row[c]["errors"] for c in ("c1", "c4"))
+        add("%-11s" % name + "".join("%11s" % fmt(row[c]["median_mps"]) for c in ("c1", "c4"))
+            + "".join("%11.1f" % row[c]["median_cpu_us"] for c in ("c1", "c4"))
+            + "   " + ("yes" if not bad else "NO (%d)" % bad))
+    r = res["websocket_ratios"]
+    add("%-11s" % "ours/micro" + "".join("%10.2fx" % r[c]["mps"] if r[c]["mps"] else "%11s" % "-" for c in ("c1", "c4"))
+        + "".join("%10.2fx" % r[c]["cpu_us"] if r[c]["cpu_us"] else "%11s" % "-" for c in ("c1", "c4")))
 
 
 def _failed_step(h):

@@ -20,6 +20,13 @@ SERVERS = {
     "ours-core": ("ours_core.py", (ROOT / "build" / "lib", APPS), {}),
     "microdot": ("microdot_app.py", (BENCH / "lib", APPS), {}),
     "ceiling": ("ceiling.py", (APPS,), {}),
+    # part "websocket": the same two with an echo at /ws/echo (bench_ws.py
+    # added as a maker adds a module; microdot_ws.py). Ours with room for 4
+    # WebSockets: by default 2 are open at once, and a third closes the
+    # one silent longest.
+    "ours-ws": ("ours.py", (ROOT / "build" / "lib", APPS, ROOT),
+                {"PICO_APP_MODULES": "bench_ws", "PICO_MAX_WEBSOCKETS": "4"}),
+    "microdot-ws": ("microdot_app.py", (BENCH / "lib", APPS), {"BENCH_WEBSOCKET": "1"}),
 }
 # On the 32-bit port, name: (module run with -m, where modules come from, interpreter)
 SERVERS32 = {
