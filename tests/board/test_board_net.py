@@ -155,6 +155,19 @@ def idle_clients(link, n):
     return socks, threads
 
 
+def trickle(s, stop, every, cut):
+    """Sends a request head a byte every `every` s until `stop` is set;
+    appends s to `cut` once the board has closed it (a send fails)."""
+    try:
+        for b in b"GET / HTTP/1.1\r\nHost: picow\r\nX-Slow: " + b"a" * 200:
+            if stop.is_set():
+                return
+            s.send(bytes([b]))
+            time.sleep(every)
+    except OSError:
+        cut.append(s)
+
+
 def close_all(socks):
     for s in socks:
         try:
@@ -238,19 +251,8 @@ def test_a_silent_connection_waiting_for_a_slot_does_not_keep_a_visitor_out(ours
     board, link = ours
     name = "ours"
     stop = threading.Event()
-
-    def trickle(s):
-        try:
-            for b in b"GET / HTTP/1.1\r\nHost: picow\r\nX-Slow: " + b"a" * 200:
-                if stop.is_set():
-                    return
-                s.send(bytes([b]))
-                time.sleep(0.25)
-        except OSError:
-            pass
-
     tricklers = [link.connect(80, 10) for _ in range(4)]
-    threads = [threading.Thread(target=trickle, args=(s,), daemon=True) for s in tricklers]
+    threads = [threading.Thread(target=trickle, args=(s, stop, 0.25, []), daemon=True) for s in tricklers]
     spare = visitor = None
     try:
         for t in threads:
@@ -307,18 +309,7 @@ def test_trickling_clients_are_cut_and_a_visitor_is_served_meanwhile(served):
     tricklers = [link.connect(80, 10) for _ in range(3)]
     stop = threading.Event()
     cut = []
-
-    def trickle(s):
-        try:
-            for b in b"GET / HTTP/1.1\r\nHost: picow\r\nX-Slow: " + b"a" * 200:
-                if stop.is_set():
-                    return
-                s.send(bytes([b]))
-                time.sleep(0.3)
-        except OSError:
-            cut.append(s)
-
-    threads = [threading.Thread(target=trickle, args=(s,), daemon=True) for s in tricklers]
+    threads = [threading.Thread(target=trickle, args=(s, stop, 0.3, cut), daemon=True) for s in tricklers]
     try:
         for t in threads:
             t.start()
