@@ -249,7 +249,6 @@ def test_a_silent_connection_waiting_for_a_slot_does_not_keep_a_visitor_out(ours
     until the slow heads were cut). Our image only: stock lwIP cannot
     reclaim a connection."""
     board, link = ours
-    name = "ours"
     stop = threading.Event()
     tricklers = [link.connect(80, 10) for _ in range(4)]
     threads = [threading.Thread(target=trickle, args=(s, stop, 0.25, []), daemon=True) for s in tricklers]
@@ -273,8 +272,7 @@ def test_a_silent_connection_waiting_for_a_slot_does_not_keep_a_visitor_out(ours
                 break
             answer += data
         answered = time.monotonic() - t0
-        print("%s: visitor connected after %.2f s, answered after %.2f s: %r"
-              % (name, connected, answered, answer[:12]))
+        print("ours: visitor connected after %.2f s, answered after %.2f s: %r" % (connected, answered, answer[:12]))
         assert connected < 0.8, "the visitor's SYN was dropped: connected after %.2f s" % connected
         assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
     finally:
